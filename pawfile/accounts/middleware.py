@@ -1,0 +1,188 @@
+"""Request-level guards for accounts: auth rate limits, user preferences, the admin gate."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from functools import cache
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from pawfile.lib.clientip import client_ip
+from pawfile.lib.ratelimit import Rule, ratelimit_hit
+
+# POSTs to these paths are auth attempts; each maps to a limit in PAWFILE_RATELIMITS.
+AUTH_ACTIONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), action)
+    for p, action in [
+        (r"^/accounts/login/$", "login"),
+        (r"^/accounts/login/code/", "login"),
+        (r"^/accounts/signup/", "signup"),
+        (r"^/setup/", "signup"),
+        (r"^/accounts/password/reset/", "password_reset"),
+        (r"^/accounts/2fa/authenticate/", "mfa"),
+        (r"^/accounts/2fa/reauthenticate/", "mfa"),
+        (r"^/accounts/reauthenticate/", "mfa"),
+        (r"^/_allauth/(browser|app)/v1/auth/login$", "login"),
+        (r"^/_allauth/(browser|app)/v1/auth/code/", "login"),
+        (r"^/_allauth/(browser|app)/v1/auth/signup$", "signup"),
+        (r"^/_allauth/(browser|app)/v1/auth/password/", "password_reset"),
+        (r"^/_allauth/(browser|app)/v1/auth/2fa/", "mfa"),
+        (r"^/_allauth/(browser|app)/v1/auth/reauthenticate$", "mfa"),
+        (r"^/_allauth/app/v1/tokens/refresh$", "token_refresh"),
+    ]
+]
+
+
+@cache
+def _rules(action: str) -> tuple[Rule, Rule]:
+    per_ip, _sep, per_account = settings.PAWFILE_RATELIMITS[action].partition(",")
+    return Rule.parse(per_ip), Rule.parse(per_account or per_ip)
+
+
+def _account_key(request: HttpRequest, action: str) -> str | None:
+    """Who the attempt is about: the email typed, the pending login, or the refresh token."""
+    data: dict[str, object] = {}
+    if request.content_type == "application/json":
+        try:
+            parsed = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            parsed = {}
+        data = parsed if isinstance(parsed, dict) else {}
+    else:
+        data = {k: request.POST.get(k) for k in ("login", "email")}
+    for field in ("login", "email"):
+        value = data.get(field)
+        if isinstance(value, str) and value.strip():
+            return "email:" + value.strip().lower()
+    if action == "token_refresh":
+        token = data.get("refresh_token")
+        return "refresh:" + token if isinstance(token, str) else None
+    if action == "mfa":
+        pending = request.session.get("account_login") if hasattr(request, "session") else None
+        if isinstance(pending, dict) and pending.get("user_pk"):
+            return f"user:{pending['user_pk']}"
+        if getattr(request, "user", None) is not None and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        token = request.headers.get("X-Session-Token")
+        return "session:" + token if token else None
+    return None
+
+
+def _too_many(request: HttpRequest, retry_after: int) -> HttpResponse:
+    message = _("Too many attempts. Please wait %(seconds)s seconds and try again.") % {
+        "seconds": retry_after
+    }
+    response: HttpResponse
+    if request.path.startswith("/_allauth/") or "application/json" in request.headers.get(
+        "Accept", ""
+    ):
+        response = JsonResponse(
+            {"status": 429, "error": {"code": "rate_limited", "message": message}}, status=429
+        )
+    else:
+        html = render_to_string("429.html", {"message": message}, request=request)
+        response = HttpResponse(html, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+class AuthRateLimitMiddleware:
+    """Limits POSTs to every auth path per client IP and per account.
+
+    Answers 429 with ``Retry-After`` (JSON for API paths, a page for the web). Known and
+    unknown emails are counted alike, so the limit reveals nothing about which exist.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            for pattern, action in AUTH_ACTIONS:
+                if pattern.search(request.path_info):
+                    blocked = self._check(request, action)
+                    if blocked is not None:
+                        return blocked
+                    break
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest, action: str) -> HttpResponse | None:
+        ip_rule, account_rule = _rules(action)
+        decision = ratelimit_hit(f"{action}:ip", client_ip(request), ip_rule)
+        if not decision.allowed:
+            return _too_many(request, decision.reset)
+        key = _account_key(request, action)
+        if key:
+            decision = ratelimit_hit(f"{action}:account", key, account_rule)
+            if not decision.allowed:
+                return _too_many(request, decision.reset)
+        return None
+
+
+class UserPreferencesMiddleware:
+    """Activates the signed-in user's chosen language (the browser's otherwise)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        locale = getattr(user, "locale", "") if user is not None and user.is_authenticated else ""
+        if locale:
+            translation.activate(locale)
+            request.LANGUAGE_CODE = locale
+        return self.get_response(request)
+
+
+@cache
+def _admin_networks(spec: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in spec)
+
+
+class AdminGuardMiddleware:
+    """The admin is for staff with MFA, from allowed networks only.
+
+    Outside ``PAWFILE_ADMIN_ALLOWED_IPS`` (when set) the admin answers 404. Staff without
+    MFA are sent to set it up before they can enter.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.prefix = "/" + settings.PAWFILE_ADMIN_PATH
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(self.prefix):
+            blocked = self._check(request)
+            if blocked is not None:
+                return blocked
+        return self.get_response(request)
+
+    def _check(self, request: HttpRequest) -> HttpResponse | None:
+        from django.http import Http404
+
+        allowed = settings.PAWFILE_ADMIN_ALLOWED_IPS
+        if allowed:
+            ip = ipaddress.ip_address(client_ip(request))
+            if not any(ip in net for net in _admin_networks(tuple(allowed))):
+                raise Http404
+        user = request.user
+        if not user.is_authenticated:
+            return redirect(f"{settings.LOGIN_URL and '/accounts/login/'}?next={request.path}")
+        if not user.is_staff:
+            raise Http404
+        from allauth.mfa.utils import is_mfa_enabled
+
+        if not is_mfa_enabled(user):
+            from django.contrib import messages
+
+            messages.warning(request, _("Set up two-factor authentication to use the admin."))
+            return redirect("mfa_activate_totp")
+        return None

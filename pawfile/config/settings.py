@@ -1,0 +1,371 @@
+"""Pawfile settings, read from the environment (and a ``.env`` file in the working directory).
+
+Every variable is listed with its default and meaning in ``.env.example``. The same module
+serves both modes: without ``DATABASE_URL``/``REDIS_URL`` it runs embedded on SQLite under
+``PAWFILE_DATA_DIR``; with them it runs scale-out on PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from pawfile.lib.env import Env, dotenv_load
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+dotenv_load(Path.cwd() / ".env")
+env = Env()
+
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - the refused default
+
+PAWFILE_ENV = env.str("PAWFILE_ENV", "development")
+if PAWFILE_ENV not in {"development", "production", "test"}:
+    raise ImproperlyConfigured("PAWFILE_ENV must be development, production or test")
+PRODUCTION = PAWFILE_ENV == "production"
+TESTING = PAWFILE_ENV == "test" or "pytest" in sys.modules
+
+DATA_DIR = Path(env.str("PAWFILE_DATA_DIR", "data")).resolve()
+DEBUG = env.bool("PAWFILE_DEBUG", False) and not PRODUCTION
+
+PAWFILE_BASE_URL = env.url("PAWFILE_BASE_URL", "", schemes=("http", "https"))
+if PRODUCTION and not PAWFILE_BASE_URL:
+    raise ImproperlyConfigured("PAWFILE_BASE_URL is required when PAWFILE_ENV=production")
+if not PAWFILE_BASE_URL:
+    PAWFILE_BASE_URL = "http://" + env.str("PAWFILE_BIND", "127.0.0.1:8000")
+HTTPS = PAWFILE_BASE_URL.startswith("https://")
+
+
+def _secret_key() -> str:
+    """The key from the environment, else the one persisted in the data dir (made on first use).
+
+    Production refuses a missing or default key; it never invents one, because several web
+    processes must share the same key.
+    """
+    key = env.secret("PAWFILE_SECRET_KEY")
+    if key:
+        if PRODUCTION and (key == DEFAULT_SECRET_KEY or len(key) < 32):
+            raise ImproperlyConfigured(
+                "PAWFILE_SECRET_KEY is the default or shorter than 32 characters; "
+                "set a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+            )
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("PAWFILE_SECRET_KEY (or PAWFILE_SECRET_KEY_FILE) is required in production")
+    path = DATA_DIR / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    if TESTING:
+        return "test-" + "k" * 60
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = env.list("PAWFILE_ALLOWED_HOSTS") or [
+    PAWFILE_BASE_URL.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+]
+if not PRODUCTION:
+    ALLOWED_HOSTS += ["localhost", "127.0.0.1", "[::1]", "testserver"]
+CSRF_TRUSTED_ORIGINS = [PAWFILE_BASE_URL.split("/", 3)[0] + "//" + PAWFILE_BASE_URL.split("/")[2]]
+
+PAWFILE_TRUSTED_PROXIES = env.list("PAWFILE_TRUSTED_PROXIES")
+PAWFILE_ADMIN_PATH = env.str("PAWFILE_ADMIN_PATH", "admin").strip("/") + "/"
+PAWFILE_ADMIN_ALLOWED_IPS = env.list("PAWFILE_ADMIN_ALLOWED_IPS")
+PAWFILE_INVITATION_MAX_AGE = env.int("PAWFILE_INVITATION_MAX_AGE", 7 * 24 * 3600, minimum=60)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.headless",
+    "allauth.usersessions",
+    "huey.contrib.djhuey",
+    "pawfile.accounts",
+    "pawfile.ops",
+]
+
+MIDDLEWARE = [
+    "pawfile.ops.middleware.RequestIdMiddleware",
+    "pawfile.ops.middleware.MetricsMiddleware",
+    "pawfile.ops.middleware.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "pawfile.accounts.middleware.AuthRateLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pawfile.accounts.middleware.UserPreferencesMiddleware",
+    "pawfile.accounts.middleware.AdminGuardMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+]
+
+ROOT_URLCONF = "pawfile.config.urls"
+WSGI_APPLICATION = "pawfile.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "pawfile.accounts.context_processors.pawfile",
+            ],
+        },
+    }
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env.url("DATABASE_URL", "", schemes=("postgres", "postgresql", "sqlite"))
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "pawfile.sqlite3",
+        }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE takes the write lock at BEGIN, so two writers wait on busy_timeout
+        # instead of failing with "database is locked" half way through a transaction.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+        ),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = None if not TESTING else 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, queue ---------------------------------------------------------------------------
+REDIS_URL = env.url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("PAWFILE_CACHE_PREFIX", "pawfile"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pawfile",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+
+HUEY_IMMEDIATE = env.bool("PAWFILE_TASKS_IMMEDIATE", TESTING)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.PriorityRedisHuey",
+        "name": env.str("PAWFILE_QUEUE_NAME", "pawfile"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "utc": True,
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "pawfile",
+        "filename": str(DATA_DIR / "tasks.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "utc": True,
+    }
+PAWFILE_WORKER_THREADS = env.int("PAWFILE_WORKER_THREADS", 2, minimum=1)
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env.int("PAWFILE_SESSION_AGE", 14 * 24 * 3600, minimum=300)
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "landing"
+
+ACCOUNT_ADAPTER = "pawfile.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "pawfile.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = env.str("PAWFILE_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pawfile] "
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env.str("PAWFILE_SITE_NAME", "Pawfile")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
+
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID")
+GOOGLE_CLIENT_SECRET = env.secret("GOOGLE_CLIENT_SECRET")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", "OpenID Connect")
+OIDC_SERVER_URL = env.url("OIDC_SERVER_URL", "", schemes=("http", "https"))
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env.secret("OIDC_CLIENT_SECRET")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+if GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET:
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [{"client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET, "key": ""}],
+        "SCOPE": ["profile", "email"],
+        "AUTH_PARAMS": {"access_type": "online"},
+        "EMAIL_AUTHENTICATION": True,
+    }
+if OIDC_SERVER_URL and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                "provider_id": "oidc",
+                "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_SERVER_URL},
+            }
+        ]
+    }
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+
+HEADLESS_ONLY = False
+HEADLESS_SERVE_SPECIFICATION = True
+HEADLESS_TOKEN_STRATEGY = "pawfile.accounts.tokens.PawfileJWTStrategy"
+HEADLESS_JWT_ALGORITHM = "HS256"
+HEADLESS_JWT_PRIVATE_KEY = env.secret("PAWFILE_JWT_PRIVATE_KEY")
+if HEADLESS_JWT_PRIVATE_KEY:
+    HEADLESS_JWT_ALGORITHM = "RS256"
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = env.int("PAWFILE_JWT_ACCESS_TTL", 300, minimum=30)
+HEADLESS_JWT_REFRESH_TOKEN_EXPIRES_IN = env.int("PAWFILE_JWT_REFRESH_TTL", 14 * 86400, minimum=300)
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = True
+HEADLESS_JWT_ROTATE_REFRESH_TOKEN = True
+PAWFILE_JWT_AUDIENCE = env.str("PAWFILE_JWT_AUDIENCE", PAWFILE_BASE_URL + "/api")
+HEADLESS_FRONTEND_URLS = {
+    "account_confirm_email": PAWFILE_BASE_URL + "/accounts/confirm-email/{key}/",
+    "account_reset_password_from_key": PAWFILE_BASE_URL + "/accounts/password/reset/key/{key}/",
+    "account_signup": PAWFILE_BASE_URL + "/accounts/signup/",
+}
+
+# Per-IP and per-account limits on every auth path: "count/seconds".
+PAWFILE_RATELIMITS = {
+    "login": env.str("PAWFILE_RATELIMIT_LOGIN", "20/300,10/300"),
+    "signup": env.str("PAWFILE_RATELIMIT_SIGNUP", "10/3600,3/3600"),
+    "password_reset": env.str("PAWFILE_RATELIMIT_PASSWORD_RESET", "10/3600,3/3600"),
+    "mfa": env.str("PAWFILE_RATELIMIT_MFA", "20/300,10/300"),
+    "token_refresh": env.str("PAWFILE_RATELIMIT_TOKEN_REFRESH", "60/300,30/300"),
+}
+
+# --- Email ----------------------------------------------------------------------------------
+EMAIL_URL = env.secret("EMAIL_URL")
+DEFAULT_FROM_EMAIL = env.str("PAWFILE_FROM_EMAIL", "Pawfile <pawfile@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if EMAIL_URL:
+    from pawfile.lib.mailurl import email_settings_from_url
+
+    globals().update(email_settings_from_url(EMAIL_URL))
+elif TESTING:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- i18n -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LANGUAGE_COOKIE_NAME = "pawfile_language"
+LANGUAGE_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# --- Static and media -----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Security -------------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cookie
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = HTTPS and env.bool("PAWFILE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("PAWFILE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = env.bool("PAWFILE_HSTS_PRELOAD", False)
+if PAWFILE_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+PAWFILE_METRICS_TOKEN = env.secret("PAWFILE_METRICS_TOKEN")
+
+# --- Logging --------------------------------------------------------------------------------
+PAWFILE_LOG_LEVEL = env.str("PAWFILE_LOG_LEVEL", "INFO").upper()
+PAWFILE_LOG_FORMAT = env.str("PAWFILE_LOG_FORMAT", "json" if PRODUCTION else "console")
+LOGGING_CONFIG = "pawfile.ops.logging.configure"
+LOGGING = {"level": PAWFILE_LOG_LEVEL, "format": PAWFILE_LOG_FORMAT}

@@ -1,0 +1,22 @@
+"""URL map. The admin path is configurable (``PAWFILE_ADMIN_PATH``)."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from pawfile.config.api import api
+
+handler400 = "pawfile.accounts.views.error_400"
+handler403 = "pawfile.accounts.views.error_403"
+handler404 = "pawfile.accounts.views.error_404"
+handler500 = "pawfile.accounts.views.error_500"
+
+urlpatterns = [
+    path("", include("pawfile.ops.urls")),
+    path("", include("pawfile.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path(settings.PAWFILE_ADMIN_PATH, admin.site.urls),
+]

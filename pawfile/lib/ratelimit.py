@@ -1,0 +1,57 @@
+"""Fixed-window rate limits kept in the cache (Redis in scale-out, so all web nodes share them).
+
+A rule is ``"count/seconds"``. ``ratelimit_hit`` counts one attempt against a bucket and says
+whether it is still allowed and, if not, how many seconds until the window resets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class Rule:
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rule:
+        """Parse ``"10/300"``; raises ``ValueError`` with the offending text."""
+        count, _, seconds = text.strip().partition("/")
+        try:
+            rule = cls(int(count), int(seconds))
+        except ValueError:
+            raise ValueError(f"rate limit {text!r} must look like 10/300 (count/seconds)") from None
+        if rule.count < 1 or rule.seconds < 1:
+            raise ValueError(f"rate limit {text!r} must be positive")
+        return rule
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window ends
+
+
+def ratelimit_hit(scope: str, key: str, rule: Rule) -> Decision:
+    """Count one hit for ``key`` in ``scope`` and decide. Keys are hashed, never stored raw."""
+    now = int(time.time())
+    window = now // rule.seconds
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    cache_key = f"rl:{scope}:{digest}:{window}"
+    if cache.add(cache_key, 1, timeout=rule.seconds + 1):
+        used = 1
+    else:
+        try:
+            used = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.add(cache_key, 1, timeout=rule.seconds + 1)
+            used = 1
+    reset = (window + 1) * rule.seconds - now
+    return Decision(used <= rule.count, rule.count, max(rule.count - used, 0), max(reset, 1))
