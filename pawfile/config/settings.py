@@ -7,6 +7,7 @@ serves both modes: without ``DATABASE_URL``/``REDIS_URL`` it runs embedded on SQ
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -176,7 +177,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("PAWFILE_CACHE_PREFIX", "pawfile"),
+            # Parallel test workers share one Redis; each keeps to its own prefix.
+            "KEY_PREFIX": env.str("PAWFILE_CACHE_PREFIX", "pawfile")
+            + (os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""),
         }
     }
 else:

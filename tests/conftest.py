@@ -1,0 +1,73 @@
+"""Shared fixtures: the cast of test users and a clean cache for every test.
+
+The cast (used by every access-control table):
+alice owns a household; bob is its caretaker; carol its viewer; charlie is a stranger with a
+household of his own. All have verified emails and the password ``PASSWORD``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
+from django.test import Client
+
+from pawfile.accounts import services
+from pawfile.accounts.choices import Role
+from pawfile.accounts.models import Household, Membership, User
+
+PASSWORD = "correct-horse-battery-42"
+
+
+def make_user(email: str, name: str = "") -> User:
+    """A user with a verified primary email and their own household."""
+    user = services.user_create(email=email, password=PASSWORD, name=name)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    return user
+
+
+@dataclass
+class Cast:
+    alice: User
+    bob: User
+    carol: User
+    charlie: User
+    household: Household  # alice's
+
+    def client_for(self, name: str | None) -> Client:
+        """A test client signed in as ``name`` (``None`` for anonymous)."""
+        client = Client()
+        if name is not None:
+            client.force_login(getattr(self, name))
+        return client
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    alice = make_user("alice@example.org", "Alice")
+    bob = make_user("bob@example.org", "Bob")
+    carol = make_user("carol@example.org", "Carol")
+    charlie = make_user("charlie@example.org", "Charlie")
+    household = Household.objects.get(memberships__user=alice)
+    Membership.objects.create(household=household, user=bob, role=Role.CARETAKER)
+    Membership.objects.create(household=household, user=carol, role=Role.VIEWER)
+    return Cast(alice, bob, carol, charlie, household)
+
+
+def _cache_reset() -> None:
+    backend = type(cache).__name__
+    if backend == "RedisCache":
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        prefix = cache.key_prefix
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> None:
+    """Rate-limit counters and cached pages never leak from one test to the next."""
+    _cache_reset()
