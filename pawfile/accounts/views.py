@@ -269,4 +269,7 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=500)
+    """Rendered without context processors: whatever broke must not break this page too."""
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

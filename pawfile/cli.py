@@ -1,0 +1,258 @@
+"""The ``pawfile`` command: run the product in one process, or its parts for scale-out.
+
+    pawfile serve            embedded: migrate, web + worker + scheduler, SQLite by default
+    pawfile web              scale-out web process (run several behind one URL)
+    pawfile worker           scale-out task worker (``--scheduler`` on exactly one)
+    pawfile migrate          apply database migrations
+    pawfile createadmin      create an administrator account
+    pawfile check            Django system checks (``--deploy`` with production settings)
+    pawfile version          print the version
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import multiprocessing
+import os
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+SETTINGS = "pawfile.config.settings"
+
+
+def version() -> str:
+    try:
+        return metadata.version("pawfile")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 1) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _bind(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
+    """A granian server for the Django WSGI app. Workers are spawned, not forked, so threads
+    running in this process (the embedded task consumer) are never copied into them."""
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    if multiprocessing.get_start_method(allow_none=True) != "spawn":
+        multiprocessing.set_start_method("spawn", force=True)
+    from django.conf import settings
+
+    level = str(settings.PAWFILE_LOG_LEVEL).lower()
+    return Server(
+        "pawfile.config.wsgi:application",
+        address=bind[0],
+        port=bind[1],
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        log_level=LogLevels(level) if level in {lv.value for lv in LogLevels} else LogLevels.info,
+        log_access=False,
+        respawn_failed_workers=True,
+    )
+
+
+def _consumer(*, threads: int, scheduler: bool) -> Any:
+    from huey.contrib.djhuey import HUEY
+
+    return HUEY.create_consumer(
+        workers=threads, worker_type="thread", periodic=scheduler, check_worker_health=True
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Embedded mode: one command runs migrations, the web server, worker and scheduler."""
+    from django.conf import settings
+
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    (settings.DATA_DIR / "media").mkdir(exist_ok=True)
+    _migrate(verbosity=0)
+    from pawfile.accounts.firstadmin import setup_link
+
+    bind = args.bind or _bind(os.environ.get("PAWFILE_BIND", "127.0.0.1:8000"))
+    url = settings.PAWFILE_BASE_URL
+    print(f"Pawfile {version()} is starting at {url}/  (data in {settings.DATA_DIR})", flush=True)
+    link = setup_link()
+    if link:
+        print(f"No admin yet. Open this one-time link to create one:\n  {link}", flush=True)
+    consumer = _consumer(threads=settings.PAWFILE_WORKER_THREADS, scheduler=True)
+    consumer.start()
+    try:
+        _granian(bind, workers=1, threads=args.threads).serve()
+    finally:
+        print("Stopping: finishing tasks in flight...", flush=True)
+        consumer.stop(graceful=True)
+        consumer.huey.notify_interrupted_tasks()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Scale-out web process: no migrations, no worker; any number of them behind one URL."""
+    bind = args.bind or _bind(os.environ.get("PAWFILE_BIND", "127.0.0.1:8000"))
+    _granian(bind, workers=args.workers, threads=args.threads).serve()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Scale-out task worker; exactly one should run with ``--scheduler``."""
+    from django.conf import settings
+
+    threads = args.threads or settings.PAWFILE_WORKER_THREADS
+    consumer = _consumer(threads=threads, scheduler=args.scheduler)
+    consumer.run()  # handles SIGINT/SIGTERM: finishes tasks in flight, then returns
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _migrate()
+    return 0
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    """Create a superuser with a verified email and a household."""
+    from allauth.account.models import EmailAddress
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from pawfile.accounts.models import User
+    from pawfile.accounts.services import user_create
+
+    email = (args.email or input("Email: ")).strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        print(f"error: {email!r} is not an email address", file=sys.stderr)
+        return 2
+    if User.objects.filter(email__iexact=email).exists():
+        print(f"error: an account with {email} already exists", file=sys.stderr)
+        return 2
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as handle:
+            password = handle.read().strip()
+    elif os.environ.get("PAWFILE_ADMIN_PASSWORD"):
+        password = os.environ["PAWFILE_ADMIN_PASSWORD"]
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    from django.contrib.auth import password_validation
+
+    try:
+        password_validation.validate_password(password, User(email=email))
+    except ValidationError as exc:
+        print("error: " + " ".join(exc.messages), file=sys.stderr)
+        return 2
+    user = user_create(email=email, password=password, name=args.name or "", is_staff=True, is_superuser=True)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    print(f"Admin {email} created. Log in and set up two-factor authentication to open the admin.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", deploy=args.deploy, fail_level="WARNING")
+    except SystemCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"pawfile {version()}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="pawfile",
+        description="Pawfile, the self-hostable pet-care platform. Settings come from the "
+        "environment and a .env file in the working directory (see .env.example).",
+    )
+    sub = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(func=func)
+        return command
+
+    serve = add("serve", cmd_serve, "Run everything in one process group on one port (embedded mode): "
+                "migrations, web server, task worker and scheduler.")
+    serve.add_argument("--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)")
+    serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+
+    web = add("web", cmd_web, "Run a web process for scale-out (no migrations, no worker).")
+    web.add_argument("--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)")
+    web.add_argument("--workers", type=int, default=int(os.environ.get("PAWFILE_WEB_WORKERS", "1")),
+                     help="worker processes (default PAWFILE_WEB_WORKERS or 1)")
+    web.add_argument("--threads", type=int, default=int(os.environ.get("PAWFILE_WEB_THREADS", "8")),
+                     help="request threads per worker (default PAWFILE_WEB_THREADS or 8)")
+
+    worker = add("worker", cmd_worker, "Run a task worker for scale-out.")
+    worker.add_argument("--scheduler", action="store_true",
+                        help="also run periodic tasks (exactly one worker should)")
+    worker.add_argument("--threads", type=int, default=0, help="worker threads (default PAWFILE_WORKER_THREADS)")
+
+    add("migrate", cmd_migrate, "Apply database migrations.")
+
+    admin = add("createadmin", cmd_createadmin, "Create an administrator account.")
+    admin.add_argument("--email", help="the admin's email (asked when missing)")
+    admin.add_argument("--name", help="the admin's name")
+    admin.add_argument("--password-file", help="read the password from this file "
+                       "(else PAWFILE_ADMIN_PASSWORD, else asked)")
+
+    check = add("check", cmd_check, "Run the system checks; --deploy checks production settings.")
+    check.add_argument("--deploy", action="store_true",
+                       help="check with PAWFILE_ENV=production (needs PAWFILE_SECRET_KEY and PAWFILE_BASE_URL)")
+
+    add("version", cmd_version, "Print the version.")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "version":
+        return cmd_version(args)
+    if args.command == "check" and args.deploy:
+        os.environ["PAWFILE_ENV"] = "production"
+    if getattr(args, "bind", None):
+        os.environ["PAWFILE_BIND"] = "{}:{}".format(*args.bind)
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        _setup()
+    except ImproperlyConfigured as exc:
+        print(f"pawfile: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
