@@ -111,12 +111,12 @@ MIDDLEWARE = [
     "pawfile.ops.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "pawfile.accounts.middleware.AuthRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pawfile.accounts.middleware.AuthRateLimitMiddleware",
     "pawfile.accounts.middleware.UserPreferencesMiddleware",
     "pawfile.accounts.middleware.AdminGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -201,6 +201,7 @@ if REDIS_URL:
         "utc": True,
     }
 else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "pawfile",
@@ -337,11 +338,14 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Static files are served from the package by WhiteNoise (no collectstatic step); set
+# PAWFILE_STATIC_ROOT only to collect them for a reverse proxy or CDN-less cache.
+STATIC_ROOT = env.str("PAWFILE_STATIC_ROOT") or None
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = True
+WHITENOISE_MAX_AGE = 3600
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -363,6 +367,9 @@ SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("PAWFILE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env.bool("PAWFILE_HSTS_PRELOAD", False)
+# Preloading binds the whole domain (and its subdomains) to HTTPS for months; it is the
+# operator's call, so the reminder is silenced until they opt in.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 if PAWFILE_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 PAWFILE_METRICS_TOKEN = env.secret("PAWFILE_METRICS_TOKEN")

@@ -1,0 +1,126 @@
+"""Settings refuse bad values, and production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from pawfile.lib.env import Env, dotenv_load
+from pawfile.lib.mailurl import email_settings_from_url
+
+STRONG_KEY = "k" * 20 + "-Zq8v" * 8
+
+
+def pawfile(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the ``pawfile`` CLI in a clean environment (settings are read at import)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PAWFILE_", "DATABASE_URL", "REDIS_URL", "DJANGO_"))}
+    base.pop("PYTEST_XDIST_WORKER", None)
+    base.update({"PAWFILE_DATA_DIR": str(cwd / "data")}, **env)
+    return subprocess.run(
+        [sys.executable, "-m", "pawfile.cli", *args],
+        env=base, cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_env_bool_refuses_typos() -> None:
+    env = Env({"A": "true", "B": "off", "C": "ture"})
+    assert env.bool("A") is True and env.bool("B") is False and env.bool("MISSING", True) is True
+    with pytest.raises(ImproperlyConfigured, match="C must be true or false"):
+        env.bool("C")
+
+
+def test_env_int_list_url_secret(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file\n")
+    env = Env({"N": "12", "BAD": "twelve", "L": "a, b,,c", "U": "https://x.org/", "S_FILE": str(secret_file)})
+    assert env.int("N", 1) == 12
+    with pytest.raises(ImproperlyConfigured, match="BAD must be a whole number"):
+        env.int("BAD", 1)
+    with pytest.raises(ImproperlyConfigured, match="at least 20"):
+        env.int("N", 1, minimum=20)
+    assert env.list("L") == ["a", "b", "c"]
+    assert env.url("U") == "https://x.org"
+    with pytest.raises(ImproperlyConfigured, match="must be a URL"):
+        Env({"U": "not a url"}).url("U")
+    assert env.secret("S") == "from-a-file"
+    with pytest.raises(ImproperlyConfigured, match="cannot read"):
+        Env({"S_FILE": str(tmp_path / "missing")}).secret("S")
+
+
+def test_dotenv_does_not_override_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text("# comment\nA=from-file\nexport B='quoted value'\n\nC=\"x\"\n")
+    target = {"A": "from-env"}
+    assert dotenv_load(path, target) == 2
+    assert target == {"A": "from-env", "B": "quoted value", "C": "x"}
+    path.write_text("not a pair\n")
+    with pytest.raises(ImproperlyConfigured, match="expected KEY=value"):
+        dotenv_load(path, {})
+
+
+def test_email_url_forms() -> None:
+    smtp = email_settings_from_url("smtp+tls://user%40x.org:p%3Ass@mail.example.org")
+    assert smtp["EMAIL_HOST"] == "mail.example.org" and smtp["EMAIL_PORT"] == 587
+    assert smtp["EMAIL_HOST_USER"] == "user@x.org" and smtp["EMAIL_HOST_PASSWORD"] == "p:ss"
+    assert smtp["EMAIL_USE_TLS"] is True
+    assert email_settings_from_url("smtps://mail.example.org")["EMAIL_USE_SSL"] is True
+    with pytest.raises(ImproperlyConfigured, match="scheme"):
+        email_settings_from_url("http://mail.example.org")
+
+
+def test_production_refuses_a_missing_or_default_secret_key(tmp_path: Path) -> None:
+    prod = {"PAWFILE_ENV": "production", "PAWFILE_BASE_URL": "https://pets.example.org"}
+    missing = pawfile(["check"], prod, tmp_path)
+    assert missing.returncode == 2
+    assert "PAWFILE_SECRET_KEY" in missing.stderr
+    default = pawfile(["check"], {**prod, "PAWFILE_SECRET_KEY": "insecure-development-key-change-me"}, tmp_path)
+    assert default.returncode == 2 and "default" in default.stderr
+
+
+def test_production_requires_a_base_url(tmp_path: Path) -> None:
+    result = pawfile(["check"], {"PAWFILE_ENV": "production", "PAWFILE_SECRET_KEY": STRONG_KEY}, tmp_path)
+    assert result.returncode == 2
+    assert "PAWFILE_BASE_URL" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
+    env = {"PAWFILE_SECRET_KEY": STRONG_KEY, "PAWFILE_BASE_URL": "https://pets.example.org"}
+    result = pawfile(["check", "--deploy"], env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    assert pawfile(["check"], {}, tmp_path).returncode == 0
+    key_file = tmp_path / "data" / "secret_key"
+    first = key_file.read_text()
+    assert len(first) >= 50 and oct(key_file.stat().st_mode)[-3:] == "600"
+    assert pawfile(["check"], {}, tmp_path).returncode == 0
+    assert key_file.read_text() == first
+
+
+def test_cli_help_and_version(tmp_path: Path) -> None:
+    result = pawfile(["--help"], {}, tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "web", "worker", "migrate", "createadmin", "check", "version"):
+        assert command in result.stdout
+    assert "--scheduler" in pawfile(["worker", "--help"], {}, tmp_path).stdout
+    assert pawfile(["version"], {}, tmp_path).stdout.startswith("pawfile ")
+
+
+def test_createadmin_makes_a_superuser_with_a_household(tmp_path: Path) -> None:
+    password = tmp_path / "pw"
+    password.write_text("a-long-admin-passphrase-9")
+    assert pawfile(["migrate"], {}, tmp_path).returncode == 0
+    ok = pawfile(["createadmin", "--email", "Root@Example.org", "--password-file", str(password)], {}, tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    again = pawfile(["createadmin", "--email", "root@example.org", "--password-file", str(password)], {}, tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    password.write_text("short")
+    weak = pawfile(["createadmin", "--email", "x@example.org", "--password-file", str(password)], {}, tmp_path)
+    assert weak.returncode == 2 and "too short" in weak.stderr

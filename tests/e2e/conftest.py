@@ -1,0 +1,80 @@
+"""Browser fixtures: the system's Chromium driven by Playwright against the live server.
+
+The browser reaches only the live server: every other request is refused and reported.
+Without Chromium the browser tests are skipped, except under ``CI=true`` where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.smtp import smtp_server  # noqa: F401 - the fixture, for the browser tests
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def chromium_executable() -> str:
+    """The distribution's Chromium (Playwright's own browser download is not used)."""
+    path = shutil.which("chromium")
+    if path is None:
+        reason = "the browser tests need Chromium: install the distribution's chromium package"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: a missing browser is a failure, not a skip)")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture
+def browser(chromium_executable: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A headless Chromium.
+
+    Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM
+    calls while a loop runs; the database is only touched synchronously here, so allow it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser tab (its own cookies) that may talk to the live server only."""
+    context = browser.new_context(locale="en-US", base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    refused: list[str] = []
+
+    def only_live_server(route: Any) -> None:
+        if route.request.url.startswith(live_server.url + "/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_live_server)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+    assert refused == [], f"the page tried to reach beyond the live server: {refused}"
