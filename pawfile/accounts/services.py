@@ -9,7 +9,6 @@ CLI all call these; none of them write these models directly.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -24,6 +23,7 @@ from django.utils.translation import gettext as _
 from pawfile.accounts.choices import InvitationStatus, Role
 from pawfile.accounts.models import Household, Invitation, Membership, User
 from pawfile.accounts.selectors import membership_for
+from pawfile.lib.tasks import enqueue_on_commit
 
 INVITATION_SALT = "pawfile.accounts.invitation"
 
@@ -125,9 +125,7 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
-def invitation_create(
-    *, household: Household, actor: User, email: str, role: str, request: Any = None
-) -> Invitation:
+def invitation_create(*, household: Household, actor: User, email: str, role: str) -> Invitation:
     """Invite ``email`` to ``household`` as ``role`` and send the link after commit.
 
     Only the owner may invite. Inviting someone already in the household is refused; a
@@ -150,17 +148,25 @@ def invitation_create(
             invited_by=actor,
             expires_at=timezone.now() + timedelta(seconds=settings.PAWFILE_INVITATION_MAX_AGE),
         )
-        link = settings.PAWFILE_BASE_URL + reverse(
-            "invitation_accept", kwargs={"token": invitation_token(invitation)}
-        )
         language = translation.get_language() or settings.LANGUAGE_CODE
-        transaction.on_commit(
-            lambda: _invitation_send(invitation=invitation, link=link, language=language)
-        )
+        from pawfile.accounts.tasks import invitation_email_send
+
+        enqueue_on_commit(invitation_email_send, invitation.pk, language)
     return invitation
 
 
-def _invitation_send(*, invitation: Invitation, link: str, language: str) -> None:
+def invitation_email_send(*, invitation_id: int, language: str) -> bool:
+    """Send the invitation link; returns False when the invitation is no longer open."""
+    invitation = (
+        Invitation.objects.select_related("household", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not invitation.is_open:
+        return False
+    link = settings.PAWFILE_BASE_URL + reverse(
+        "invitation_accept", kwargs={"token": invitation_token(invitation)}
+    )
     with translation.override(language):
         context = {"invitation": invitation, "link": link, "inviter": invitation.invited_by}
         subject = _("%(name)s invites you to %(household)s on Pawfile") % {
@@ -169,6 +175,7 @@ def _invitation_send(*, invitation: Invitation, link: str, language: str) -> Non
         }
         body = render_to_string("accounts/email/invitation.txt", context)
     send_mail(subject, body, None, [invitation.email])
+    return True
 
 
 def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
@@ -222,7 +229,9 @@ def _target_membership(*, household: Household, member: User) -> Membership:
     return membership
 
 
-def membership_set_role(*, household: Household, actor: User, member: User, role: str) -> Membership:
+def membership_set_role(
+    *, household: Household, actor: User, member: User, role: str
+) -> Membership:
     """Change a member's role to caretaker or viewer (ownership moves by transfer only)."""
     _require_owner(household=household, actor=actor)
     if role not in (Role.CARETAKER, Role.VIEWER):

@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -53,11 +54,14 @@ def _secret_key() -> str:
         if PRODUCTION and (key == DEFAULT_SECRET_KEY or len(key) < 32):
             raise ImproperlyConfigured(
                 "PAWFILE_SECRET_KEY is the default or shorter than 32 characters; "
-                "set a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+                "set a long random value, e.g. from: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
             )
         return key
     if PRODUCTION:
-        raise ImproperlyConfigured("PAWFILE_SECRET_KEY (or PAWFILE_SECRET_KEY_FILE) is required in production")
+        raise ImproperlyConfigured(
+            "PAWFILE_SECRET_KEY (or PAWFILE_SECRET_KEY_FILE) is required in production"
+        )
     path = DATA_DIR / "secret_key"
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
@@ -147,8 +151,13 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env.url("DATABASE_URL", "", schemes=("postgres", "postgresql", "sqlite"))
+DATABASES: dict[str, dict[str, Any]]
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {
+        "default": dict(
+            dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+        )
+    }
 else:
     DATABASES = {
         "default": {
@@ -172,6 +181,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, queue ---------------------------------------------------------------------------
 REDIS_URL = env.url("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -222,7 +232,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -287,7 +300,7 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 
 HEADLESS_ONLY = False
 HEADLESS_SERVE_SPECIFICATION = True
-HEADLESS_TOKEN_STRATEGY = "pawfile.accounts.tokens.PawfileJWTStrategy"
+HEADLESS_TOKEN_STRATEGY = "pawfile.accounts.tokens.PawfileJWTStrategy"  # noqa: S105
 HEADLESS_JWT_ALGORITHM = "HS256"
 HEADLESS_JWT_PRIVATE_KEY = env.secret("PAWFILE_JWT_PRIVATE_KEY")
 if HEADLESS_JWT_PRIVATE_KEY:

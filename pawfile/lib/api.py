@@ -35,14 +35,20 @@ class SessionCsrfAuth(SessionAuth):
         super().__init__(csrf=True)
 
 
-def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 def _validation_fields(exc: ValidationError) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        loc = [
+            str(part)
+            for part in err.get("loc", ())
+            if part not in ("body", "query", "path", "payload")
+        ]
         fields.setdefault(".".join(loc) or "__all__", []).append(str(err.get("msg", "invalid")))
     return fields
 
@@ -50,23 +56,29 @@ def _validation_fields(exc: ValidationError) -> dict[str, list[str]]:
 def install_error_handlers(api: NinjaAPI) -> None:
     """Make every error from ``api`` use the one error format."""
 
-    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
         body = error_body("invalid", "Some fields are not valid.", _validation_fields(exc))
         return api.create_response(request, body, status=422)
 
-    def on_auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    def on_auth(request: HttpRequest, exc: Any) -> HttpResponse:
         body = error_body("unauthenticated", "Sign in or send a valid access token.")
         return api.create_response(request, body, status=401)
 
-    def on_http(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "rate_limited"}
+    def on_http(request: HttpRequest, exc: Any) -> HttpResponse:
+        codes = {
+            400: "bad_request",
+            403: "forbidden",
+            404: "not_found",
+            409: "conflict",
+            429: "rate_limited",
+        }
         body = error_body(codes.get(exc.status_code, "error"), str(exc))
         return api.create_response(request, body, status=exc.status_code)
 
-    def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
+    def on_404(request: HttpRequest, exc: Any) -> HttpResponse:
         return api.create_response(request, error_body("not_found", "Not found."), status=404)
 
-    def on_permission(request: HttpRequest, exc: PermissionError) -> HttpResponse:
+    def on_permission(request: HttpRequest, exc: Any) -> HttpResponse:
         body = error_body("forbidden", "Your role in this household does not allow that.")
         return api.create_response(request, body, status=403)
 

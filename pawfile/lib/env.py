@@ -10,6 +10,7 @@ the file's content, stripped, is the value.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,21 +55,21 @@ def dotenv_load(path: Path, environ: dict[str, str] | None = None) -> int:
 class Env:
     """Reads typed values from a mapping (``os.environ`` unless given)."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[builtins.str, str] | None = None) -> None:
         self.environ = os.environ if environ is None else environ
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: builtins.str) -> builtins.str | None:
         value = self.environ.get(name)
         if value is None or value.strip() == "":
             return None
         return value.strip()
 
-    def str(self, name: str, default: str = "") -> str:
+    def str(self, name: builtins.str, default: builtins.str = "") -> builtins.str:
         """The value as text, or ``default`` when unset or empty."""
         value = self._raw(name)
         return default if value is None else value
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         """``true/false`` (also 1/0, yes/no, on/off); anything else is refused."""
         value = self._raw(name)
         if value is None:
@@ -80,7 +81,7 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(self, name: builtins.str, default: builtins.int, *, minimum: builtins.int | None = None) -> builtins.int:
         """A whole number, at least ``minimum`` when given."""
         value = self._raw(name)
         if value is None:
@@ -93,14 +94,14 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
         return number
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def list(self, name: builtins.str, default: builtins.list[builtins.str] | None = None) -> builtins.list[builtins.str]:
         """Comma-separated values, stripped, empty items dropped."""
         value = self._raw(name)
         if value is None:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def url(self, name: str, default: str = "", *, schemes: tuple[str, ...] = ()) -> str:
+    def url(self, name: builtins.str, default: builtins.str = "", *, schemes: tuple[builtins.str, ...] = ()) -> builtins.str:
         """A URL with a scheme and a host (or a path for ``sqlite``); trailing slash removed."""
         value = self._raw(name)
         if value is None:
@@ -113,7 +114,7 @@ class Env:
             raise ImproperlyConfigured(f"{name} must use one of: {allowed}; got {parts.scheme!r}")
         return value.rstrip("/")
 
-    def secret(self, name: str, default: str = "") -> str:
+    def secret(self, name: builtins.str, default: builtins.str = "") -> builtins.str:
         """The value of ``name``, or the content of the file named by ``name_FILE``."""
         value = self._raw(name)
         if value is not None:

@@ -20,7 +20,9 @@ def task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     return db_task(**options)
 
 
-def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable[[Callable[..., Any]], Any]:
+def periodic_task(
+    schedule: Callable[..., bool], **options: Any
+) -> Callable[[Callable[..., Any]], Any]:
     """Declare a task the scheduler runs when ``schedule(datetime)`` is true (e.g. ``crontab``)."""
     return db_periodic_task(schedule, **options)
 
