@@ -1,12 +1,12 @@
 """The ``pawfile`` command: run the product in one process, or its parts for scale-out.
 
-    pawfile serve            embedded: migrate, web + worker + scheduler, SQLite by default
-    pawfile web              scale-out web process (run several behind one URL)
-    pawfile worker           scale-out task worker (``--scheduler`` on exactly one)
-    pawfile migrate          apply database migrations
-    pawfile createadmin      create an administrator account
-    pawfile check            Django system checks (``--deploy`` with production settings)
-    pawfile version          print the version
+pawfile serve            embedded: migrate, web + worker + scheduler, SQLite by default
+pawfile web              scale-out web process (run several behind one URL)
+pawfile worker           scale-out task worker (``--scheduler`` on exactly one)
+pawfile migrate          apply database migrations
+pawfile createadmin      create an administrator account
+pawfile check            Django system checks (``--deploy`` with production settings)
+pawfile version          print the version
 """
 
 from __future__ import annotations
@@ -167,7 +167,9 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print("error: " + " ".join(exc.messages), file=sys.stderr)
         return 2
-    user = user_create(email=email, password=password, name=args.name or "", is_staff=True, is_superuser=True)
+    user = user_create(
+        email=email, password=password, name=args.name or "", is_staff=True, is_superuser=True
+    )
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
     print(f"Admin {email} created. Log in and set up two-factor authentication to open the admin.")
     return 0
@@ -203,34 +205,60 @@ def parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
         return command
 
-    serve = add("serve", cmd_serve, "Run everything in one process group on one port (embedded mode): "
-                "migrations, web server, task worker and scheduler.")
-    serve.add_argument("--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)")
+    serve = add(
+        "serve",
+        cmd_serve,
+        "Run everything in one process group on one port (embedded mode): "
+        "migrations, web server, task worker and scheduler.",
+    )
+    serve.add_argument(
+        "--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)"
+    )
     serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
 
     web = add("web", cmd_web, "Run a web process for scale-out (no migrations, no worker).")
-    web.add_argument("--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)")
-    web.add_argument("--workers", type=int, default=int(os.environ.get("PAWFILE_WEB_WORKERS", "1")),
-                     help="worker processes (default PAWFILE_WEB_WORKERS or 1)")
-    web.add_argument("--threads", type=int, default=int(os.environ.get("PAWFILE_WEB_THREADS", "8")),
-                     help="request threads per worker (default PAWFILE_WEB_THREADS or 8)")
+    web.add_argument(
+        "--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)"
+    )
+    web.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("PAWFILE_WEB_WORKERS", "1")),
+        help="worker processes (default PAWFILE_WEB_WORKERS or 1)",
+    )
+    web.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("PAWFILE_WEB_THREADS", "8")),
+        help="request threads per worker (default PAWFILE_WEB_THREADS or 8)",
+    )
 
     worker = add("worker", cmd_worker, "Run a task worker for scale-out.")
-    worker.add_argument("--scheduler", action="store_true",
-                        help="also run periodic tasks (exactly one worker should)")
-    worker.add_argument("--threads", type=int, default=0, help="worker threads (default PAWFILE_WORKER_THREADS)")
+    worker.add_argument(
+        "--scheduler",
+        action="store_true",
+        help="also run periodic tasks (exactly one worker should)",
+    )
+    worker.add_argument(
+        "--threads", type=int, default=0, help="worker threads (default PAWFILE_WORKER_THREADS)"
+    )
 
     add("migrate", cmd_migrate, "Apply database migrations.")
 
     admin = add("createadmin", cmd_createadmin, "Create an administrator account.")
     admin.add_argument("--email", help="the admin's email (asked when missing)")
     admin.add_argument("--name", help="the admin's name")
-    admin.add_argument("--password-file", help="read the password from this file "
-                       "(else PAWFILE_ADMIN_PASSWORD, else asked)")
+    admin.add_argument(
+        "--password-file",
+        help="read the password from this file (else PAWFILE_ADMIN_PASSWORD, else asked)",
+    )
 
     check = add("check", cmd_check, "Run the system checks; --deploy checks production settings.")
-    check.add_argument("--deploy", action="store_true",
-                       help="check with PAWFILE_ENV=production (needs PAWFILE_SECRET_KEY and PAWFILE_BASE_URL)")
+    check.add_argument(
+        "--deploy",
+        action="store_true",
+        help="check with PAWFILE_ENV=production (needs PAWFILE_SECRET_KEY and PAWFILE_BASE_URL)",
+    )
 
     add("version", cmd_version, "Print the version.")
     return main

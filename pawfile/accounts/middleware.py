@@ -143,7 +143,9 @@ class UserPreferencesMiddleware:
 
 
 @cache
-def _admin_networks(spec: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _admin_networks(
+    spec: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in spec)
 
 

@@ -120,9 +120,13 @@ def test_mfa_limited_per_pending_login(cast: Cast) -> None:
 
     TOTP.activate(cast.alice, generate_totp_secret())
     client = Client()
-    response = client.post("/accounts/login/", {"login": "alice@example.org", "password": "correct-horse-battery-42"})
+    response = client.post(
+        "/accounts/login/", {"login": "alice@example.org", "password": "correct-horse-battery-42"}
+    )
     assert response.status_code == 302 and "2fa/authenticate" in response["Location"]
-    codes = [client.post("/accounts/2fa/authenticate/", {"code": "000000"}).status_code for _ in range(4)]
+    codes = [
+        client.post("/accounts/2fa/authenticate/", {"code": "000000"}).status_code for _ in range(4)
+    ]
     assert codes[-1] == 429
     assert 429 not in codes[:3]
 
@@ -137,7 +141,9 @@ def test_forwarded_for_ignored_unless_from_a_trusted_proxy(settings, cast: Cast)
     request = factory.get("/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert clientip.client_ip(request) == "203.0.113.9"
     settings.PAWFILE_TRUSTED_PROXIES = ["10.0.0.0/8"]
-    request = factory.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4, 10.0.0.7")
+    request = factory.get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4, 10.0.0.7"
+    )
     assert clientip.client_ip(request) == "1.2.3.4"
     request = factory.get("/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert clientip.client_ip(request) == "203.0.113.9"

@@ -155,7 +155,11 @@ def test_password_change_ends_every_token_and_session(cast: Cast, tokens: dict) 
     other_browser.force_login(cast.alice)
     response = other_browser.post(
         "/accounts/password/change/",
-        {"oldpassword": PASSWORD, "password1": "a-new-long-passphrase-7", "password2": "a-new-long-passphrase-7"},
+        {
+            "oldpassword": PASSWORD,
+            "password1": "a-new-long-passphrase-7",
+            "password2": "a-new-long-passphrase-7",
+        },
     )
     assert response.status_code == 302
     assert me(Client(), tokens["access_token"]) == 401

@@ -18,12 +18,21 @@ STRONG_KEY = "k" * 20 + "-Zq8v" * 8
 
 def pawfile(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the ``pawfile`` CLI in a clean environment (settings are read at import)."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PAWFILE_", "DATABASE_URL", "REDIS_URL", "DJANGO_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PAWFILE_", "DATABASE_URL", "REDIS_URL", "DJANGO_"))
+    }
     base.pop("PYTEST_XDIST_WORKER", None)
     base.update({"PAWFILE_DATA_DIR": str(cwd / "data")}, **env)
     return subprocess.run(
         [sys.executable, "-m", "pawfile.cli", *args],
-        env=base, cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
+        env=base,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -37,7 +46,15 @@ def test_env_bool_refuses_typos() -> None:
 def test_env_int_list_url_secret(tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_text("from-a-file\n")
-    env = Env({"N": "12", "BAD": "twelve", "L": "a, b,,c", "U": "https://x.org/", "S_FILE": str(secret_file)})
+    env = Env(
+        {
+            "N": "12",
+            "BAD": "twelve",
+            "L": "a, b,,c",
+            "U": "https://x.org/",
+            "S_FILE": str(secret_file),
+        }
+    )
     assert env.int("N", 1) == 12
     with pytest.raises(ImproperlyConfigured, match="BAD must be a whole number"):
         env.int("BAD", 1)
@@ -78,12 +95,16 @@ def test_production_refuses_a_missing_or_default_secret_key(tmp_path: Path) -> N
     missing = pawfile(["check"], prod, tmp_path)
     assert missing.returncode == 2
     assert "PAWFILE_SECRET_KEY" in missing.stderr
-    default = pawfile(["check"], {**prod, "PAWFILE_SECRET_KEY": "insecure-development-key-change-me"}, tmp_path)
+    default = pawfile(
+        ["check"], {**prod, "PAWFILE_SECRET_KEY": "insecure-development-key-change-me"}, tmp_path
+    )
     assert default.returncode == 2 and "default" in default.stderr
 
 
 def test_production_requires_a_base_url(tmp_path: Path) -> None:
-    result = pawfile(["check"], {"PAWFILE_ENV": "production", "PAWFILE_SECRET_KEY": STRONG_KEY}, tmp_path)
+    result = pawfile(
+        ["check"], {"PAWFILE_ENV": "production", "PAWFILE_SECRET_KEY": STRONG_KEY}, tmp_path
+    )
     assert result.returncode == 2
     assert "PAWFILE_BASE_URL" in result.stderr
 
@@ -117,10 +138,20 @@ def test_createadmin_makes_a_superuser_with_a_household(tmp_path: Path) -> None:
     password = tmp_path / "pw"
     password.write_text("a-long-admin-passphrase-9")
     assert pawfile(["migrate"], {}, tmp_path).returncode == 0
-    ok = pawfile(["createadmin", "--email", "Root@Example.org", "--password-file", str(password)], {}, tmp_path)
+    ok = pawfile(
+        ["createadmin", "--email", "Root@Example.org", "--password-file", str(password)],
+        {},
+        tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
-    again = pawfile(["createadmin", "--email", "root@example.org", "--password-file", str(password)], {}, tmp_path)
+    again = pawfile(
+        ["createadmin", "--email", "root@example.org", "--password-file", str(password)],
+        {},
+        tmp_path,
+    )
     assert again.returncode == 2 and "already exists" in again.stderr
     password.write_text("short")
-    weak = pawfile(["createadmin", "--email", "x@example.org", "--password-file", str(password)], {}, tmp_path)
+    weak = pawfile(
+        ["createadmin", "--email", "x@example.org", "--password-file", str(password)], {}, tmp_path
+    )
     assert weak.returncode == 2 and "too short" in weak.stderr
