@@ -44,7 +44,7 @@ migrations-check: $(VENV)/.installed-dev
 	PAWFILE_ENV=test $(SETTINGS) $(BIN)/python -m django makemigrations --check --dry-run
 
 pytest: $(VENV)/.installed-dev  ## the suite on SQLite, in-process cache and queue
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n 2 -q
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n 2 -q -m "not services"
 
 pytest-services: $(VENV)/.installed-dev  ## the same suite on PostgreSQL + Redis (required when CI=true)
 	@$(BIN)/python -m tests.services; rc=$$?; \
