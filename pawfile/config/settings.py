@@ -252,6 +252,8 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("PAWFILE_EMAIL_VERIFICATION", "mandatory")
+if ACCOUNT_EMAIL_VERIFICATION not in {"mandatory", "optional", "none"}:
+    raise ImproperlyConfigured("PAWFILE_EMAIL_VERIFICATION must be mandatory, optional or none")
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -390,5 +392,7 @@ PAWFILE_METRICS_TOKEN = env.secret("PAWFILE_METRICS_TOKEN")
 # --- Logging --------------------------------------------------------------------------------
 PAWFILE_LOG_LEVEL = env.str("PAWFILE_LOG_LEVEL", "INFO").upper()
 PAWFILE_LOG_FORMAT = env.str("PAWFILE_LOG_FORMAT", "json" if PRODUCTION else "console")
+if PAWFILE_LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured("PAWFILE_LOG_FORMAT must be json or console")
 LOGGING_CONFIG = "pawfile.ops.logging.configure"
 LOGGING = {"level": PAWFILE_LOG_LEVEL, "format": PAWFILE_LOG_FORMAT}
