@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "allauth.headless",
     "allauth.usersessions",
     "huey.contrib.djhuey",
+    "ninja",
     "pawfile.accounts",
     "pawfile.ops",
 ]
@@ -302,6 +303,7 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 
 HEADLESS_ONLY = False
 HEADLESS_SERVE_SPECIFICATION = True
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = "headless/spec/swagger_local.html"
 HEADLESS_TOKEN_STRATEGY = "pawfile.accounts.tokens.PawfileJWTStrategy"  # noqa: S105
 HEADLESS_JWT_ALGORITHM = "HS256"
 HEADLESS_JWT_PRIVATE_KEY = env.secret("PAWFILE_JWT_PRIVATE_KEY")
