@@ -86,6 +86,7 @@ CSRF_TRUSTED_ORIGINS = [PAWFILE_BASE_URL.split("/", 3)[0] + "//" + PAWFILE_BASE_
 PAWFILE_TRUSTED_PROXIES = env.list("PAWFILE_TRUSTED_PROXIES")
 PAWFILE_ADMIN_PATH = env.str("PAWFILE_ADMIN_PATH", "admin").strip("/") + "/"
 PAWFILE_ADMIN_ALLOWED_IPS = env.list("PAWFILE_ADMIN_ALLOWED_IPS")
+PAWFILE_DUE_SOON_DAYS = env.int("PAWFILE_DUE_SOON_DAYS", 30, minimum=0)
 PAWFILE_INVITATION_MAX_AGE = env.int("PAWFILE_INVITATION_MAX_AGE", 7 * 24 * 3600, minimum=60)
 
 INSTALLED_APPS = [
@@ -107,6 +108,8 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "ninja",
     "pawfile.accounts",
+    "pawfile.pets",
+    "pawfile.health",
     "pawfile.ops",
 ]
 

@@ -1,0 +1,50 @@
+"""Reads for health records, through the pet gate (404 for strangers, 403 for low roles)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from pawfile.accounts.models import User
+from pawfile.accounts.permissions import Action
+from pawfile.health.choices import Kind
+from pawfile.health.models import Attachment, HealthRecord
+from pawfile.pets.models import Pet
+from pawfile.pets.selectors import pet_get
+
+
+def record_list(*, user: User, pet: Pet, kinds: list[str] | None = None) -> QuerySet[HealthRecord]:
+    """Records of a pet the user may see, newest first; optionally only some kinds."""
+    pet_get(user=user, pet_id=pet.pk)
+    records = HealthRecord.objects.filter(pet=pet).prefetch_related("attachments")
+    if kinds:
+        records = records.filter(kind__in=[k for k in kinds if k in Kind.values])
+    return records
+
+
+def record_get(*, user: User, record_id: int, action: Action = Action.VIEW) -> HealthRecord:
+    record = HealthRecord.objects.filter(pk=record_id).first()
+    if record is None:
+        raise Http404
+    record.pet = pet_get(user=user, pet_id=record.pet_id, action=action)
+    return record
+
+
+def attachment_get(*, user: User, attachment_id: int, action: Action = Action.VIEW) -> Attachment:
+    attachment = Attachment.objects.select_related("record").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    pet_get(user=user, pet_id=attachment.record.pet_id, action=action)
+    return attachment
+
+
+def weight_series(*, pet: Pet) -> list[tuple[dt.date, int]]:
+    """``(date, grams)`` of the pet's weights, oldest first (caller has checked access)."""
+    rows = (
+        HealthRecord.objects.filter(pet=pet, kind=Kind.WEIGHT, weight_grams__isnull=False)
+        .order_by("date", "id")
+        .values_list("date", "weight_grams")
+    )
+    return [(day, int(grams or 0)) for day, grams in rows]

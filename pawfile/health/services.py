@@ -1,0 +1,177 @@
+"""Writes for health records and their attachments.
+
+Each kind accepts only its own fields (``choices.FIELDS``); anything else is refused with a
+message for that field, so an API client cannot set a vaccine batch on a weight record.
+Weights may be given in kg or lb and are stored in grams.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pawfile.accounts.models import User
+from pawfile.accounts.permissions import Action
+from pawfile.health import selectors
+from pawfile.health.choices import FIELDS, REQUIRED, Kind
+from pawfile.health.models import Attachment, HealthRecord
+from pawfile.pets import selectors as pet_selectors
+from pawfile.pets.models import Pet
+from pawfile.pets.services import pet_revision_bump
+
+COMMON_FIELDS = ("date", "notes")
+GRAMS_PER = {"kg": Decimal(1000), "lb": Decimal("453.59237")}
+MAX_GRAMS = 2_000_000  # 2 tonnes: anything above is a typo
+
+
+def weight_to_grams(value: Any, unit: str) -> int:
+    """``value`` in ``unit`` (kg or lb) as whole grams; ``ValidationError`` when not sensible."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"weight": [_("Enter the weight as a number.")]}) from None
+    if unit not in GRAMS_PER:
+        raise ValidationError({"unit": [_("Choose kg or lb.")]})
+    if not number.is_finite() or number <= 0:
+        raise ValidationError({"weight": [_("The weight must be more than zero.")]})
+    grams = int((number * GRAMS_PER[unit]).to_integral_value())
+    if grams > MAX_GRAMS or grams < 1:
+        raise ValidationError({"weight": [_("That weight is not plausible.")]})
+    return grams
+
+
+def _apply(record: HealthRecord, kind: str, fields: dict[str, Any]) -> None:
+    allowed = set(COMMON_FIELDS) | set(FIELDS[kind])
+    errors: dict[str, list[str]] = {}
+    for name in sorted(set(fields) - allowed):
+        errors[name] = [_("This field does not apply to this kind of record.")]
+    if errors:
+        raise ValidationError(errors)
+    for name, value in fields.items():
+        if isinstance(value, str):
+            value = value.strip()
+        setattr(record, name, value if value is not None else _empty(record, name))
+    for name in REQUIRED[kind]:
+        if getattr(record, name) in (None, ""):
+            errors[name] = [_("This field is required.")]
+    if record.date and record.date > timezone.localdate() + dt.timedelta(days=1):
+        errors["date"] = [_("The date cannot be in the future.")]
+    if record.next_due and record.date and record.next_due < record.date:
+        errors["next_due"] = [_("The next due date must be after the date given.")]
+    if record.end_date and record.date and record.end_date < record.date:
+        errors["end_date"] = [_("The end date must be after the start date.")]
+    if record.cost is not None and record.cost < 0:
+        errors["cost"] = [_("The cost cannot be negative.")]
+    if record.cost is not None and not record.currency:
+        errors["currency"] = [_("Give the currency of the cost (e.g. EUR).")]
+    if record.currency:
+        record.currency = record.currency.upper()
+        if len(record.currency) != 3 or not record.currency.isalpha():
+            errors["currency"] = [_("Use a three-letter currency code such as EUR or USD.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _empty(record: HealthRecord, name: str) -> Any:
+    field = record._meta.get_field(name)
+    return None if field.null else ""
+
+
+def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthRecord:
+    """Add a record of ``kind`` to ``pet`` (owner or caretaker)."""
+    pet = pet_selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
+    if kind not in Kind.values:
+        raise ValidationError({"kind": [_("Unknown kind of record.")]})
+    record = HealthRecord(pet=pet, kind=kind, created_by=actor)
+    fields.setdefault("date", timezone.localdate())
+    _apply(record, kind, fields)
+    record.full_clean()
+    record.save()
+    pet_revision_bump(pet.pk)
+    return record
+
+
+def record_update(*, actor: User, record: HealthRecord, **fields: Any) -> HealthRecord:
+    """Change fields of a record; its kind never changes."""
+    record = selectors.record_get(user=actor, record_id=record.pk, action=Action.WRITE)
+    if "kind" in fields and fields.pop("kind") != record.kind:
+        raise ValidationError({"kind": [_("The kind of a record cannot change.")]})
+    _apply(record, record.kind, fields)
+    record.full_clean()
+    record.save()
+    pet_revision_bump(record.pet_id)
+    return record
+
+
+def record_delete(*, actor: User, record: HealthRecord) -> None:
+    record = selectors.record_get(user=actor, record_id=record.pk, action=Action.WRITE)
+    names = [str(a.file.name) for a in record.attachments.all()]
+    with transaction.atomic():
+        record.delete()
+        transaction.on_commit(lambda: _files_delete(names))
+    pet_revision_bump(record.pet_id)
+
+
+def weight_record(
+    *, actor: User, pet: Pet, value: Any, unit: str, date: dt.date | None = None, notes: str = ""
+) -> HealthRecord:
+    """Record a weight given in kg or lb."""
+    return record_create(
+        actor=actor, pet=pet, kind=Kind.WEIGHT, weight_grams=weight_to_grams(value, unit),
+        date=date or timezone.localdate(), notes=notes,
+    )  # fmt: skip
+
+
+# --- Attachments ---------------------------------------------------------------------------
+
+ATTACHMENT_MAX_BYTES = 15 * 1024 * 1024
+
+
+def attachment_add(
+    *, actor: User, record: HealthRecord, upload: IO[bytes], filename: str
+) -> Attachment:
+    """Attach a PDF or an image to a record. Raises ``ImageRejected``/``ValidationError``
+    (nothing stored) for anything else; images are re-encoded, PDFs checked by structure."""
+    from pawfile.lib.documents import document_check
+
+    record = selectors.record_get(user=actor, record_id=record.pk, action=Action.WRITE)
+    data, content_type, ext = document_check(upload, max_bytes=ATTACHMENT_MAX_BYTES)
+    safe_name = (filename or "attachment").replace("/", "_").replace("\\", "_")[:200]
+    attachment = Attachment(
+        record=record, original_name=safe_name, content_type=content_type, size=len(data),
+        uploaded_by=actor,
+    )  # fmt: skip
+    attachment.file.save(f"upload.{ext}", ContentFile(data), save=False)
+    try:
+        attachment.save()
+    except BaseException:
+        attachment.file.delete(save=False)
+        raise
+    pet_revision_bump(record.pet_id)
+    return attachment
+
+
+def attachment_delete(*, actor: User, attachment: Attachment) -> None:
+    attachment = selectors.attachment_get(
+        user=actor, attachment_id=attachment.pk, action=Action.WRITE
+    )
+    name = str(attachment.file.name)
+    pet_id = attachment.record.pet_id
+    with transaction.atomic():
+        attachment.delete()
+        transaction.on_commit(lambda: _files_delete([name]))
+    pet_revision_bump(pet_id)
+
+
+def _files_delete(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)

@@ -1,0 +1,43 @@
+"""Uploaded documents (attachments): PDFs checked by structure, images decoded and re-encoded.
+
+Returns the bytes to store; the original of an image is never kept (no EXIF, no GPS).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import IO
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from pawfile.lib.images import ImageRejected, _read_limited, image_open
+
+
+def document_check(upload: IO[bytes], *, max_bytes: int) -> tuple[bytes, str, str]:
+    """``(data, content_type, extension)`` of an acceptable PDF or image.
+
+    Raises ``ValidationError`` (``{"file": [...]}``) for anything else: wrong type whatever
+    its name, damaged, empty, too big, SVG, archives.
+    """
+    try:
+        data = _read_limited(upload, max_bytes)
+    except ImageRejected as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-2048:]:
+            raise ValidationError({"file": [_("The PDF is incomplete or damaged.")]})
+        return data, "application/pdf", "pdf"
+    try:
+        image = image_open(io.BytesIO(data), max_bytes=max_bytes)
+    except ImageRejected as exc:
+        message = str(exc)
+        if "not an image" in message:
+            message = _("Attach a PDF or an image (JPEG, PNG, WebP).")
+        raise ValidationError({"file": [message]}) from None
+    out = io.BytesIO()
+    if image.mode == "RGBA":
+        image.save(out, "PNG", optimize=True)
+        return out.getvalue(), "image/png", "png"
+    image.convert("RGB").save(out, "JPEG", quality=88)
+    return out.getvalue(), "image/jpeg", "jpg"

@@ -1,0 +1,102 @@
+"""Pet photos: decode, crop square, store variants, choose the primary one."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from pawfile.accounts.models import User
+from pawfile.accounts.permissions import Action
+from pawfile.lib.images import CropBox, image_encode, image_open, image_square
+from pawfile.pets import selectors
+from pawfile.pets.choices import PHOTO_SIZES, PhotoVariant
+from pawfile.pets.models import Pet, Photo
+from pawfile.pets.services import pet_revision_bump
+
+FORMATS = ("webp", "jpeg")
+
+
+def photo_add(
+    *,
+    actor: User,
+    pet: Pet,
+    upload: IO[bytes],
+    crop: CropBox | None = None,
+    caption: str = "",
+    primary: bool | None = None,
+) -> Photo:
+    """Store a new photo of ``pet``. Raises ``ImageRejected`` (nothing stored) for bad files.
+
+    The first photo of a pet becomes its primary photo unless ``primary`` says otherwise.
+    """
+    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
+    square = image_square(image_open(upload), crop)
+    encoded = {
+        (variant, fmt): image_encode(square, size=size, fmt=fmt)
+        for variant, size in PHOTO_SIZES.items()
+        for fmt in FORMATS
+    }
+    photo = Photo(pet=pet, uploaded_by=actor, caption=caption.strip()[:200])
+    full = square.copy()
+    full.thumbnail((PHOTO_SIZES[PhotoVariant.FULL], PHOTO_SIZES[PhotoVariant.FULL]))
+    photo.width, photo.height = full.size
+    photo.bytes_stored = sum(len(b) for b in encoded.values())
+    written: list[str] = []
+    try:
+        for (variant, fmt), data in encoded.items():
+            written.append(default_storage.save(photo.path(variant, fmt), ContentFile(data)))
+        with transaction.atomic():
+            make_primary = primary if primary is not None else not pet.photos.exists()
+            if make_primary:
+                pet.photos.filter(is_primary=True).update(is_primary=False)
+            photo.is_primary = make_primary
+            photo.save()
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+    pet_revision_bump(pet.pk)
+    return photo
+
+
+def photo_set_primary(*, actor: User, photo: Photo) -> Photo:
+    photo = selectors.photo_get(user=actor, photo_id=photo.pk, action=Action.WRITE)
+    with transaction.atomic():
+        Photo.objects.filter(pet_id=photo.pet_id, is_primary=True).update(is_primary=False)
+        Photo.objects.filter(pk=photo.pk).update(is_primary=True)
+    photo.is_primary = True
+    pet_revision_bump(photo.pet_id)
+    return photo
+
+
+def photo_delete(*, actor: User, photo: Photo) -> None:
+    """Delete a photo and its files; the newest remaining photo becomes primary."""
+    photo = selectors.photo_get(user=actor, photo_id=photo.pk, action=Action.WRITE)
+    with transaction.atomic():
+        photo.delete()
+        if photo.is_primary:
+            successor = Photo.objects.filter(pet_id=photo.pet_id).order_by("-created_at").first()
+            if successor is not None:
+                Photo.objects.filter(pk=successor.pk).update(is_primary=True)
+        transaction.on_commit(lambda: photo_files_delete([photo]))
+    pet_revision_bump(photo.pet_id)
+
+
+def photo_files_delete(photos: list[Photo], extra: list[str] | None = None) -> None:
+    """Remove stored files of deleted photos (and other stored names in ``extra``)."""
+    for photo in photos:
+        for variant in PHOTO_SIZES:
+            for fmt in FORMATS:
+                default_storage.delete(photo.path(variant, fmt))
+    for name in extra or []:
+        default_storage.delete(name)
+
+
+def photo_url(photo: Photo, variant: str = "card", fmt: str = "webp") -> str:
+    """The access-checked URL of a variant (photos are household data, never public media)."""
+    from django.urls import reverse
+
+    return reverse("photo_file", kwargs={"key": photo.key, "variant": variant, "fmt": fmt})

@@ -1,0 +1,106 @@
+"""Reads for pets, contacts, notes and photos, from the acting user's point of view.
+
+``pet_get`` is the gate every pet page and endpoint goes through: a pet outside the user's
+households raises ``Http404``; a role too low for ``action`` raises ``PermissionDenied``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+
+from pawfile.accounts.models import Household, User
+from pawfile.accounts.permissions import Action, role_allows
+from pawfile.pets.models import Contact, Note, Pet, Photo
+
+
+def _check(role: str | None, action: Action) -> None:
+    if role is None:
+        raise Http404
+    if not role_allows(role, action):
+        raise PermissionDenied
+
+
+def pet_list(*, user: User, household: Household | None = None) -> QuerySet[Pet]:
+    """Pets in the user's households (optionally one household), each with ``role``."""
+    if not user.is_authenticated:
+        return Pet.objects.none()
+    pets = Pet.objects.filter(household__memberships__user=user).annotate(
+        role=F("household__memberships__role")
+    )
+    if household is not None:
+        pets = pets.filter(household=household)
+    return pets
+
+
+def pet_get(*, user: User, pet_id: int, action: Action = Action.VIEW) -> Pet:
+    """The pet if ``user`` may ``action`` it; see the module docstring for the errors."""
+    pet = pet_list(user=user).filter(pk=pet_id).select_related("household").first()
+    _check(getattr(pet, "role", None), action)
+    assert pet is not None
+    return pet
+
+
+def pet_search(*, user: User, query: str) -> QuerySet[Pet]:
+    """Pets whose name, breed or microchip contains ``query``."""
+    query = query.strip()
+    pets = pet_list(user=user)
+    if not query:
+        return pets
+    return pets.filter(
+        Q(name__icontains=query) | Q(breed__icontains=query) | Q(microchip__icontains=query)
+    )
+
+
+def household_role(*, user: User, household_id: int) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        Household.objects.filter(pk=household_id, memberships__user=user)
+        .values_list("memberships__role", flat=True)
+        .first()
+    )
+
+
+def contact_list(*, user: User, household_id: int) -> QuerySet[Contact]:
+    _check(household_role(user=user, household_id=household_id), Action.VIEW)
+    return Contact.objects.filter(household_id=household_id).prefetch_related("pets")
+
+
+def contact_get(*, user: User, contact_id: int, action: Action = Action.VIEW) -> Contact:
+    contact = (
+        Contact.objects.filter(pk=contact_id, household__memberships__user=user)
+        .annotate(role=F("household__memberships__role"))
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    _check(getattr(contact, "role", None), action)
+    assert contact is not None
+    return contact
+
+
+def note_list(*, user: User, pet: Pet, query: str = "") -> QuerySet[Note]:
+    """Notes of a pet the user may see, pinned first; ``query`` searches title and text."""
+    notes = Note.objects.filter(pet=pet).select_related("author")
+    query = query.strip()
+    if query:
+        notes = notes.filter(Q(title__icontains=query) | Q(body_text__icontains=query))
+    return notes
+
+
+def note_get(*, user: User, note_id: int, action: Action = Action.VIEW) -> Note:
+    note = Note.objects.filter(pk=note_id).select_related("pet").first()
+    if note is None:
+        raise Http404
+    pet_get(user=user, pet_id=note.pet_id, action=action)
+    return note
+
+
+def photo_get(*, user: User, photo_id: int, action: Action = Action.VIEW) -> Photo:
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404
+    pet_get(user=user, pet_id=photo.pet_id, action=action)
+    return photo

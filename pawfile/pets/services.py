@@ -1,0 +1,196 @@
+"""Writes for pets, contacts and notes. Photos are in ``pets.photos``.
+
+Every function takes the acting user, checks their role through the selectors (``Http404``
+for strangers, ``PermissionDenied`` for a role too low) and validates what it is given:
+``django.core.exceptions.ValidationError`` with a message per field. Fields a caller may not
+set (ids, household, timestamps, revision) are not accepted at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pawfile.accounts.models import Household, User
+from pawfile.accounts.permissions import Action, role_allows
+from pawfile.lib.richtext import html_sanitize, html_to_text
+from pawfile.pets import selectors
+from pawfile.pets.models import Contact, Note, Pet
+from pawfile.pets.validators import validate_microchip
+
+PET_FIELDS = (
+    "name", "species", "breed", "sex", "birth_date", "birth_date_estimated", "neutered",
+    "microchip", "colour", "size", "weight_unit", "allergies", "special_needs", "about",
+    "vet_name", "vet_phone", "vet_clinic",
+)  # fmt: skip
+CONTACT_FIELDS = ("name", "relation", "phone", "whatsapp", "email", "order", "show_on_public_page")
+NOTE_FIELDS = ("title", "body_html", "pinned")
+
+
+def _only(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be set.")] for name in unknown})
+    return fields
+
+
+def _save_validated(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
+    instance.full_clean(exclude=list(exclude), validate_unique=True)
+    instance.save()
+
+
+def pet_revision_bump(pet_id: int) -> None:
+    """Mark the pet's data as changed (invalidates derived documents such as the PDF)."""
+    Pet.objects.filter(pk=pet_id).update(revision=F("revision") + 1, updated_at=timezone.now())
+
+
+def _pet_apply(pet: Pet, fields: dict[str, Any]) -> None:
+    for name, value in _only(fields, PET_FIELDS).items():
+        if name == "microchip":
+            try:
+                value = validate_microchip(value or "")
+            except ValidationError as exc:
+                raise ValidationError({"microchip": exc.messages}) from None
+        if isinstance(value, str) and name not in ("about", "allergies", "special_needs"):
+            value = value.strip()
+        setattr(pet, name, value)
+    if pet.birth_date and pet.birth_date > timezone.localdate():
+        raise ValidationError({"birth_date": [_("The birth date cannot be in the future.")]})
+    if (
+        pet.microchip
+        and Pet.objects.filter(microchip=pet.microchip).exclude(pk=pet.pk or 0).exists()
+    ):
+        raise ValidationError(
+            {"microchip": [_("Another pet on this site already has this microchip number.")]}
+        )
+
+
+def pet_create(*, actor: User, household: Household, **fields: Any) -> Pet:
+    """Add a pet to ``household`` (owner or caretaker)."""
+    role = selectors.household_role(user=actor, household_id=household.pk)
+    if role is None:
+        from django.http import Http404
+
+        raise Http404
+    if not role_allows(role, Action.WRITE):
+        raise PermissionDenied
+    pet = Pet(household=household)
+    _pet_apply(pet, fields)
+    _save_validated(pet)
+    return pet
+
+
+def pet_update(*, actor: User, pet: Pet, **fields: Any) -> Pet:
+    """Change some fields of a pet (owner or caretaker)."""
+    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
+    _pet_apply(pet, fields)
+    pet.revision += 1
+    _save_validated(pet)
+    return pet
+
+
+def pet_delete(*, actor: User, pet: Pet) -> None:
+    """Delete a pet with its records, notes and files (owner only)."""
+    from pawfile.pets.photos import photo_files_delete
+
+    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.PET_DELETE)
+    with transaction.atomic():
+        photos = list(pet.photos.all())
+        attachments = [
+            str(a.file.name) for r in pet.health_records.all() for a in r.attachments.all()
+        ]
+        pet.delete()
+        transaction.on_commit(lambda: photo_files_delete(photos, extra=attachments))
+
+
+# --- Contacts ------------------------------------------------------------------------------
+
+
+def _contact_pets(contact: Contact, pet_ids: list[int] | None) -> None:
+    if pet_ids is None:
+        return
+    pets = list(Pet.objects.filter(household=contact.household_id, pk__in=pet_ids))
+    if len(pets) != len(set(pet_ids)):
+        raise ValidationError({"pets": [_("Choose pets of this household.")]})
+    contact.pets.set(pets)
+    for pet in pets:
+        pet_revision_bump(pet.pk)
+
+
+def contact_create(
+    *, actor: User, household: Household, pet_ids: list[int] | None = None, **fields: Any
+) -> Contact:
+    role = selectors.household_role(user=actor, household_id=household.pk)
+    if role is None:
+        from django.http import Http404
+
+        raise Http404
+    if not role_allows(role, Action.WRITE):
+        raise PermissionDenied
+    contact = Contact(household=household, **_only(fields, CONTACT_FIELDS))
+    with transaction.atomic():
+        _save_validated(contact)
+        _contact_pets(contact, pet_ids)
+    return contact
+
+
+def contact_update(
+    *, actor: User, contact: Contact, pet_ids: list[int] | None = None, **fields: Any
+) -> Contact:
+    contact = selectors.contact_get(user=actor, contact_id=contact.pk, action=Action.WRITE)
+    for name, value in _only(fields, CONTACT_FIELDS).items():
+        setattr(contact, name, value)
+    with transaction.atomic():
+        _save_validated(contact)
+        _contact_pets(contact, pet_ids)
+        for pet_id in contact.pets.values_list("pk", flat=True):
+            pet_revision_bump(pet_id)
+    return contact
+
+
+def contact_delete(*, actor: User, contact: Contact) -> None:
+    contact = selectors.contact_get(user=actor, contact_id=contact.pk, action=Action.WRITE)
+    for pet_id in contact.pets.values_list("pk", flat=True):
+        pet_revision_bump(pet_id)
+    contact.delete()
+
+
+# --- Notes ---------------------------------------------------------------------------------
+
+
+def _note_apply(note: Note, fields: dict[str, Any]) -> None:
+    for name, value in _only(fields, NOTE_FIELDS).items():
+        if name == "body_html":
+            value = html_sanitize(value or "")
+            note.body_text = html_to_text(value)
+        setattr(note, name, value)
+    if not note.body_text.strip():
+        raise ValidationError({"body_html": [_("A note needs some text.")]})
+
+
+def note_create(*, actor: User, pet: Pet, **fields: Any) -> Note:
+    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
+    note = Note(pet=pet, author=actor)
+    _note_apply(note, fields)
+    _save_validated(note)
+    pet_revision_bump(pet.pk)
+    return note
+
+
+def note_update(*, actor: User, note: Note, **fields: Any) -> Note:
+    note = selectors.note_get(user=actor, note_id=note.pk, action=Action.WRITE)
+    _note_apply(note, fields)
+    _save_validated(note)
+    pet_revision_bump(note.pet_id)
+    return note
+
+
+def note_delete(*, actor: User, note: Note) -> None:
+    note = selectors.note_get(user=actor, note_id=note.pk, action=Action.WRITE)
+    note.delete()
+    pet_revision_bump(note.pet_id)
