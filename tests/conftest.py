@@ -56,6 +56,20 @@ def cast(db: None) -> Cast:
     return Cast(alice, bob, carol, charlie, household)
 
 
+@pytest.fixture
+def pet(cast: Cast):
+    """Rex, a dog of alice's household."""
+    from pawfile.pets.models import Pet
+
+    return Pet.objects.create(household=cast.household, name="Rex", species="dog", breed="Beagle")
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path) -> None:
+    """Uploaded files of a test land in its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 def _cache_reset() -> None:
     backend = type(cache).__name__
     if backend == "RedisCache":

@@ -3,6 +3,8 @@
 from ninja import NinjaAPI
 
 from pawfile.accounts.api import router as accounts_router
+from pawfile.health.api import router as health_router
+from pawfile.pets.api import router as pets_router
 from pawfile.lib.api import BearerAuth, SessionCsrfAuth, install_error_handlers
 
 api = NinjaAPI(
@@ -16,3 +18,5 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/", accounts_router)
+api.add_router("/", pets_router)
+api.add_router("/", health_router)

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "pawfile.accounts",
     "pawfile.pets",
     "pawfile.health",
+    "pawfile.documents",
     "pawfile.ops",
 ]
 

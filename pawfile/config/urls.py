@@ -14,6 +14,9 @@ handler500 = "pawfile.accounts.views.error_500"
 urlpatterns = [
     path("", include("pawfile.ops.urls")),
     path("", include("pawfile.accounts.urls")),
+    path("", include("pawfile.pets.urls")),
+    path("", include("pawfile.health.urls")),
+    path("", include("pawfile.documents.urls")),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", api.urls),

@@ -1,0 +1,5 @@
+"""``/api/v1`` endpoints for pets."""
+
+from ninja import Router
+
+router = Router(tags=["pets"])
