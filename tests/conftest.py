@@ -20,6 +20,8 @@ from pawfile.accounts.models import Household, Membership, User
 
 PASSWORD = "correct-horse-battery-42"
 
+pytest_plugins = ["tests.smtp"]
+
 
 def make_user(email: str, name: str = "") -> User:
     """A user with a verified primary email and their own household."""

@@ -78,7 +78,9 @@ class MailServer:
         """Every http(s) URL in the text part of ``message`` (see :func:`links`)."""
         return links(message)
 
-    def find(self, *, to: str | None = None, subject_contains: str | None = None) -> list[EmailMessage]:
+    def find(
+        self, *, to: str | None = None, subject_contains: str | None = None
+    ) -> list[EmailMessage]:
         """Messages received so far for ``to`` whose subject contains ``subject_contains``."""
         with self._arrived:
             return [m for m in self.messages if _matches(m, to, subject_contains)]
@@ -111,9 +113,7 @@ def _matches(message: EmailMessage, to: str | None, subject_contains: str | None
         addresses = [a.addr_spec.lower() for a in getattr(message["To"], "addresses", ())]
         if to.lower() not in addresses:
             return False
-    if subject_contains is not None and subject_contains not in str(message["Subject"] or ""):
-        return False
-    return True
+    return subject_contains is None or subject_contains in str(message["Subject"] or "")
 
 
 def text_body(message: EmailMessage) -> str:

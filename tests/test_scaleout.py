@@ -173,7 +173,11 @@ def test_two_web_nodes_and_a_worker_act_as_one_site(cluster: dict[str, object]) 
         codes.append(
             anonymous.post(
                 f"{node}/accounts/login/",
-                data={"login": "dana@example.org", "password": "wrong", "csrfmiddlewaretoken": token},
+                data={
+                    "login": "dana@example.org",
+                    "password": "wrong",
+                    "csrfmiddlewaretoken": token,
+                },
             ).status_code
         )
     assert 429 not in codes[:6]

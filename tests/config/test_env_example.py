@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-READ = re.compile(r"""(?:env\.(?:str|bool|int|list|url|secret)|environ\.get)\(\s*"([A-Z][A-Z0-9_]+)\"""")
+READ = re.compile(
+    r"""(?:env\.(?:str|bool|int|list|url|secret)|environ\.get)\(\s*"([A-Z][A-Z0-9_]+)\""""
+)
 NOT_SETTINGS = {"PYTEST_XDIST_WORKER"}
 
 

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.smtp import smtp_server  # noqa: F401 - the fixture, for the browser tests
-
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -55,6 +53,19 @@ def browser(chromium_executable: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
             yield instance
         finally:
             instance.close()
+
+
+@pytest.fixture
+def site_url(live_server: Any, settings: Any) -> str:
+    """The live server is the instance: links in mail point at it, as they would in production."""
+    url = str(live_server.url)
+    configured = settings.PAWFILE_BASE_URL
+    settings.HEADLESS_FRONTEND_URLS = {
+        name: url + link.removeprefix(configured)
+        for name, link in settings.HEADLESS_FRONTEND_URLS.items()
+    }
+    settings.PAWFILE_BASE_URL = url
+    return url
 
 
 @pytest.fixture
