@@ -20,6 +20,11 @@ pytestmark = pytest.mark.django_db
 CSRF_TOKEN_RE = re.compile(r"\b[A-Za-z0-9]{64}\b")
 
 
+# Account mail leaves through the task queue after commit, as in production: these tests
+# commit for real so the on-commit hooks run.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
 def _confirmation_path(message_links: list[str]) -> str:
     paths = [urlsplit(url).path for url in message_links]
     confirm = [p for p in paths if p.startswith("/accounts/confirm-email/")]
