@@ -6,6 +6,7 @@ Household errors come back as messages; strangers get 404.
 
 from __future__ import annotations
 
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -13,6 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -42,7 +45,13 @@ def home(request: HttpRequest) -> HttpResponse:
     households = selectors.household_list(user=user)
     memberships = user.memberships.select_related("household").order_by("joined_at", "id")
     return render(
-        request, "accounts/home.html", {"households": households, "memberships": memberships}
+        request,
+        "accounts/home.html",
+        {
+            "households": households,
+            "memberships": memberships,
+            "mfa_enabled": is_mfa_enabled(user),
+        },
     )
 
 
@@ -69,6 +78,16 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/preferences.html", {"form": form})
 
 
+def _safe_next(request: HttpRequest) -> str:
+    """The ``next`` field when it points into this site, else ``/`` (no open redirects)."""
+    target = request.POST.get("next") or "/"
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
+
+
 @require_POST
 def theme_set(request: HttpRequest) -> HttpResponse:
     """Switch light/dark/auto: saved on the user when signed in, in a cookie otherwise."""
@@ -79,15 +98,36 @@ def theme_set(request: HttpRequest) -> HttpResponse:
         user = _acting_user(request)
         user.theme = theme
         user.save(update_fields=["theme"])
-    target = request.POST.get("next") or "/"
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response: HttpResponse = HttpResponseRedirect(target)
+    response: HttpResponse = HttpResponseRedirect(_safe_next(request))
     if is_htmx(request):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
     response.set_cookie(
         "pawfile_theme", theme, max_age=365 * 86400, samesite="Lax", secure=settings.HTTPS
+    )
+    return response
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Switch the interface language: saved on the user when signed in, and in the cookie."""
+    language = request.POST.get("language", "")
+    response = HttpResponseRedirect(_safe_next(request))
+    if language not in dict(settings.LANGUAGES):
+        return response
+    if request.user.is_authenticated:
+        user = _acting_user(request)
+        user.locale = language
+        user.save(update_fields=["locale"])
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 86400,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite="Lax",
     )
     return response
 
@@ -132,8 +172,12 @@ def _run(request: HttpRequest, household_id: int, action: str, **kwargs: object)
 def household_rename(request: HttpRequest, household_id: int) -> HttpResponse:
     household = _household(request, household_id)
     return _run(
-        request, household_id, "household_rename",
-        household=household, actor=_acting_user(request), name=request.POST.get("name", ""),
+        request,
+        household_id,
+        "household_rename",
+        household=household,
+        actor=_acting_user(request),
+        name=request.POST.get("name", ""),
     )
 
 
@@ -145,12 +189,16 @@ def invitation_create(request: HttpRequest, household_id: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("household_detail", household_id=household_id)
     return _run(
-        request, household_id, "invitation_create",
-        household=household, actor=_acting_user(request),
-        email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+        request,
+        household_id,
+        "invitation_create",
+        household=household,
+        actor=_acting_user(request),
+        email=form.cleaned_data["email"],
+        role=form.cleaned_data["role"],
     )
 
 
@@ -160,8 +208,11 @@ def invitation_revoke(request: HttpRequest, household_id: int, invitation_id: in
     household = _household(request, household_id)
     invitation = get_object_or_404(household.invitations, pk=invitation_id)
     return _run(
-        request, household_id, "invitation_revoke",
-        invitation=invitation, actor=_acting_user(request),
+        request,
+        household_id,
+        "invitation_revoke",
+        invitation=invitation,
+        actor=_acting_user(request),
     )
 
 
@@ -176,9 +227,13 @@ def member_role(request: HttpRequest, household_id: int, user_id: int) -> HttpRe
     form = RoleForm(request.POST)
     role = form.cleaned_data["role"] if form.is_valid() else ""
     return _run(
-        request, household_id, "membership_set_role",
-        household=household, actor=_acting_user(request),
-        member=_member(household, user_id), role=role,
+        request,
+        household_id,
+        "membership_set_role",
+        household=household,
+        actor=_acting_user(request),
+        member=_member(household, user_id),
+        role=role,
     )
 
 
@@ -187,8 +242,12 @@ def member_role(request: HttpRequest, household_id: int, user_id: int) -> HttpRe
 def member_remove(request: HttpRequest, household_id: int, user_id: int) -> HttpResponse:
     household = _household(request, household_id)
     return _run(
-        request, household_id, "membership_remove",
-        household=household, actor=_acting_user(request), member=_member(household, user_id),
+        request,
+        household_id,
+        "membership_remove",
+        household=household,
+        actor=_acting_user(request),
+        member=_member(household, user_id),
     )
 
 
@@ -197,8 +256,12 @@ def member_remove(request: HttpRequest, household_id: int, user_id: int) -> Http
 def member_transfer(request: HttpRequest, household_id: int, user_id: int) -> HttpResponse:
     household = _household(request, household_id)
     return _run(
-        request, household_id, "household_transfer_ownership",
-        household=household, actor=_acting_user(request), new_owner=_member(household, user_id),
+        request,
+        household_id,
+        "household_transfer_ownership",
+        household=household,
+        actor=_acting_user(request),
+        new_owner=_member(household, user_id),
     )
 
 
@@ -226,9 +289,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except services.HouseholdError as exc:
             messages.error(request, str(exc))
             return redirect("invitation_accept", token=token)
-        messages.success(
-            request, _("Welcome to %(name)s.") % {"name": membership.household.name}
-        )
+        messages.success(request, _("Welcome to %(name)s.") % {"name": membership.household.name})
         return redirect("household_detail", household_id=membership.household_id)
     return render(request, "accounts/invitation.html", {"invitation": invitation})
 
@@ -251,7 +312,10 @@ def first_admin(request: HttpRequest, token: str) -> HttpResponse:
 
         EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Your admin account is ready. Set up two-factor authentication to open the admin."))
+        messages.success(
+            request,
+            _("Your admin account is ready. Set up two-factor authentication to open the admin."),
+        )
         return redirect("mfa_index")
     return render(request, "accounts/first_admin.html", {"form": form})
 
@@ -270,6 +334,5 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def error_500(request: HttpRequest) -> HttpResponse:
     """Rendered without context processors: whatever broke must not break this page too."""
-    from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)

@@ -81,7 +81,9 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
 
-    def int(self, name: builtins.str, default: builtins.int, *, minimum: builtins.int | None = None) -> builtins.int:
+    def int(
+        self, name: builtins.str, default: builtins.int, *, minimum: builtins.int | None = None
+    ) -> builtins.int:
         """A whole number, at least ``minimum`` when given."""
         value = self._raw(name)
         if value is None:
@@ -94,14 +96,22 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
         return number
 
-    def list(self, name: builtins.str, default: builtins.list[builtins.str] | None = None) -> builtins.list[builtins.str]:
+    def list(
+        self, name: builtins.str, default: builtins.list[builtins.str] | None = None
+    ) -> builtins.list[builtins.str]:
         """Comma-separated values, stripped, empty items dropped."""
         value = self._raw(name)
         if value is None:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def url(self, name: builtins.str, default: builtins.str = "", *, schemes: tuple[builtins.str, ...] = ()) -> builtins.str:
+    def url(
+        self,
+        name: builtins.str,
+        default: builtins.str = "",
+        *,
+        schemes: tuple[builtins.str, ...] = (),
+    ) -> builtins.str:
         """A URL with a scheme and a host (or a path for ``sqlite``); trailing slash removed."""
         value = self._raw(name)
         if value is None:

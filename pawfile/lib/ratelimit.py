@@ -40,18 +40,26 @@ class Decision:
 
 
 def ratelimit_hit(scope: str, key: str, rule: Rule) -> Decision:
-    """Count one hit for ``key`` in ``scope`` and decide. Keys are hashed, never stored raw."""
+    """Count one hit for ``key`` in ``scope`` and decide. Keys are hashed, never stored raw.
+
+    The window opens at a key's first hit and lasts ``rule.seconds`` (not aligned to the
+    clock), so a burst is never split across two windows and let through twice.
+    """
     now = int(time.time())
-    window = now // rule.seconds
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"rl:{scope}:{digest}:{window}"
-    if cache.add(cache_key, 1, timeout=rule.seconds + 1):
-        used = 1
-    else:
+    count_key = f"rl:{scope}:{digest}"
+    start_key = count_key + ":t"
+    used = 0
+    if not cache.add(count_key, 1, timeout=rule.seconds):
         try:
-            used = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=rule.seconds + 1)
-            used = 1
-    reset = (window + 1) * rule.seconds - now
+            used = cache.incr(count_key)
+        except ValueError:  # the window expired between add and incr
+            used = 0
+    if used == 0:
+        cache.set(count_key, 1, timeout=rule.seconds)
+        cache.set(start_key, now, timeout=rule.seconds)
+        used, started = 1, now
+    else:
+        started = int(cache.get(start_key, now))
+    reset = started + rule.seconds - now
     return Decision(used <= rule.count, rule.count, max(rule.count - used, 0), max(reset, 1))
