@@ -61,6 +61,8 @@ def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
         multiprocessing.set_start_method("spawn", force=True)
     from django.conf import settings
 
+    from pawfile.ops.logging import dictconfig
+
     level = str(settings.PAWFILE_LOG_LEVEL).lower()
     return Server(
         "pawfile.config.wsgi:application",
@@ -71,6 +73,7 @@ def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
         blocking_threads=threads,
         log_level=LogLevels(level) if level in {lv.value for lv in LogLevels} else LogLevels.info,
         log_access=False,
+        log_dictconfig=dictconfig(settings.LOGGING),
         respawn_failed_workers=True,
     )
 

@@ -118,6 +118,7 @@ MIDDLEWARE = [
     "pawfile.ops.middleware.RequestIdMiddleware",
     "pawfile.ops.middleware.MetricsMiddleware",
     "pawfile.ops.middleware.SecurityHeadersMiddleware",
+    "pawfile.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -195,6 +196,8 @@ if REDIS_URL:
             # Parallel test workers share one Redis; each keeps to its own prefix.
             "KEY_PREFIX": env.str("PAWFILE_CACHE_PREFIX", "pawfile")
             + (os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""),
+            # Fail fast when Redis stops answering: /health says 503 instead of hanging.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:

@@ -1,7 +1,19 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished
+
+
+def _clear_log_context(**kwargs: object) -> None:
+    # Bound by RequestIdMiddleware; kept until the response is closed so that Django's own
+    # lines about the response (logged after the middleware returns) carry the request id.
+    import structlog
+
+    structlog.contextvars.clear_contextvars()
 
 
 class OpsConfig(AppConfig):
     name = "pawfile.ops"
     label = "ops"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        request_finished.connect(_clear_log_context, dispatch_uid="pawfile.ops.clear_log_context")

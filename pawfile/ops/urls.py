@@ -4,4 +4,5 @@ from pawfile.ops import views
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
 ]

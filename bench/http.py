@@ -1,0 +1,395 @@
+"""HTTP benchmark: Pawfile's real server against a bare WSGI app on the same granian settings.
+
+    .venv/bin/python bench/http.py [--duration 10] [--threads 2] [--connections 16]
+                                   [--endpoint /health --endpoint /] [--server-threads 8]
+
+Steps: migrate a fresh data directory in a temporary folder; start ``pawfile web`` (granian
+directly when the command is not available) on a free 127.0.0.1 port; fetch each endpoint
+once; load each with ``wrk --latency``; stop it; start ``bench/bare.py`` replaying the
+recorded bytes and headers on the same granian settings; load it the same way; print
+``endpoint | server | req/s | p50 ms | p99 ms | ratio to bare``.
+
+Everything listens on 127.0.0.1 only. Every step has a time limit, and the servers (whole
+process groups) and the temporary folder are removed on exit, including on Ctrl-C.
+``DATABASE_URL`` and ``REDIS_URL`` are dropped from the environment so a benchmark never
+migrates or loads a real database; the embedded mode (SQLite, in-memory cache) is measured.
+"""
+
+# ruff: noqa: E402 - the standard library is imported after the sys.path fix below
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+# Run as a script, this folder is first on sys.path and this file would shadow the standard
+# library's ``http`` package; take the folder off before importing it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+
+import argparse
+import base64
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+HOST = "127.0.0.1"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+# Added by the HTTP server, not the application: replaying them would duplicate them.
+SERVER_HEADERS = {"date", "server", "connection", "keep-alive", "transfer-encoding"}
+
+WRK_MISSING = """wrk is not installed. Install it with:
+    sudo apt-get install -y wrk        (Debian, Ubuntu)
+    brew install wrk                   (macOS)
+or build it from https://github.com/wg/wrk"""
+
+
+class BenchError(RuntimeError):
+    """A step failed; the message says which."""
+
+
+@dataclass
+class Result:
+    endpoint: str
+    server: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: str
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_env(data_dir: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL"} and not key.startswith("GRANIAN_")
+    }
+    # A settings module from the environment is honoured, to compare variants of the stack.
+    env.setdefault("DJANGO_SETTINGS_MODULE", "pawfile.config.settings")
+    env.update(
+        PAWFILE_DATA_DIR=str(data_dir),
+        PAWFILE_ENV="development",
+        PAWFILE_DEBUG="false",
+        PAWFILE_LOG_LEVEL="WARNING",
+        PAWFILE_BASE_URL="",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def venv_bin(name: str) -> Path:
+    return Path(sys.executable).parent / name
+
+
+def pawfile_web_available(env: dict[str, str]) -> bool:
+    """Is there a ``pawfile`` command whose ``web`` subcommand starts?"""
+    command = venv_bin("pawfile")
+    if not command.exists():
+        return False
+    probe = subprocess.run(
+        [str(command), "web", "--help"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return probe.returncode == 0 and b"--bind" in probe.stdout
+
+
+def real_server_command(port: int, threads: int, use_cli: bool) -> list[str]:
+    if use_cli:
+        return [
+            str(venv_bin("pawfile")),
+            "web",
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            str(threads),
+        ]
+    return granian_command("pawfile.config.wsgi:application", port, threads)
+
+
+def granian_command(target: str, port: int, threads: int) -> list[str]:
+    return [
+        str(venv_bin("granian")),
+        "--interface",
+        "wsgi",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--blocking-threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        target,
+    ]
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
+    """Run ``command`` in its own process group; the whole group is stopped on exit."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT)
+
+
+def fetch(port: int, path: str, timeout: float = 10.0) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    conn.request("GET", path, headers={"Host": f"{HOST}:{port}"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+def record(port: int, path: str) -> dict[str, object]:
+    """One response from the real server, in the shape ``bench/bare.py`` replays."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    conn.request("GET", path, headers={"Host": f"{HOST}:{port}"})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    headers = [[k, v] for k, v in response.getheaders() if k.lower() not in SERVER_HEADERS]
+    return {
+        "status": f"{response.status} {response.reason}",
+        "headers": headers,
+        "body": base64.b64encode(body).decode("ascii"),
+    }
+
+
+def wait_ready(port: int, path: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if fetch(port, path, timeout=2).status < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-2000:]
+    raise BenchError(f"the server on port {port} did not answer {path} in time:\n{tail}")
+
+
+LATENCY_RE = re.compile(r"^\s*(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+RPS_RE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+NON_2XX_RE = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+SOCKET_RE = re.compile(r"Socket errors:\s+(.*)")
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(output: str) -> tuple[float, float, float, str]:
+    """``(req/s, p50 ms, p99 ms, errors)`` from ``wrk --latency`` output."""
+    rps = RPS_RE.search(output)
+    latencies = {
+        pct: float(value) * UNITS_MS[unit] for pct, value, unit in LATENCY_RE.findall(output)
+    }
+    if not rps or {"50", "99"} - set(latencies):
+        raise BenchError(f"could not read wrk's output:\n{output}")
+    errors = []
+    if match := NON_2XX_RE.search(output):
+        errors.append(f"{match.group(1)} non-2xx/3xx")
+    if match := SOCKET_RE.search(output):
+        errors.append("socket errors: " + match.group(1))
+    return float(rps.group(1)), latencies["50"], latencies["99"], "; ".join(errors)
+
+
+def run_wrk(args: argparse.Namespace, port: int, path: str, duration: float) -> str:
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{duration:g}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        f"http://{HOST}:{port}{path}",
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=duration + 30, check=False
+    )
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    return done.stdout
+
+
+def measure(args: argparse.Namespace, port: int, name: str) -> list[Result]:
+    results = []
+    for path in args.endpoint:
+        if args.warmup > 0:
+            run_wrk(args, port, path, args.warmup)
+        output = run_wrk(args, port, path, args.duration)
+        rps, p50, p99, errors = parse_wrk(output)
+        results.append(Result(path, name, rps, p50, p99, errors))
+        print(f"  {name:<7} {path:<10} {rps:>10.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+    return results
+
+
+def table(results: Sequence[Result]) -> str:
+    bare = {r.endpoint: r.rps for r in results if r.server == "bare"}
+    header = ("endpoint", "server", "req/s", "p50 ms", "p99 ms", "ratio to bare")
+    rows = [header]
+    for r in results:
+        ratio = f"{r.rps / bare[r.endpoint]:.2f}" if bare.get(r.endpoint) else "-"
+        rows.append(
+            (r.endpoint, r.server, f"{r.rps:.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", ratio)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+        if n == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    notes = [f"{r.server} {r.endpoint}: {r.errors}" for r in results if r.errors]
+    return "\n".join([*lines, "", *notes] if notes else lines)
+
+
+def migrate(env: dict[str, str], cwd: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"migrations failed:\n{done.stderr[-3000:]}")
+
+
+def run(args: argparse.Namespace) -> list[Result]:
+    work = Path(tempfile.mkdtemp(prefix="pawfile-bench-"))
+    try:
+        data_dir = work / "data"
+        data_dir.mkdir()
+        env = bench_env(data_dir)
+        print("Migrating a fresh data directory...", flush=True)
+        migrate(env, work)
+        use_cli = not args.granian and pawfile_web_available(env)
+        results: list[Result] = []
+
+        port = free_port()
+        command = real_server_command(port, args.server_threads, use_cli)
+        print(f"Starting {'pawfile web' if use_cli else 'granian'} on {HOST}:{port}", flush=True)
+        recorded: dict[str, object] = {}
+        with server(command, env, work, work / "pawfile.log"):
+            wait_ready(port, "/health", work / "pawfile.log")
+            for path in args.endpoint:
+                recorded[path] = record(port, path)
+            results += measure(args, port, "pawfile")
+
+        # The bare app gets a folder of its own on PYTHONPATH: this folder holds http.py,
+        # which would shadow the standard library inside the server.
+        app_dir = work / "bare"
+        app_dir.mkdir()
+        shutil.copy(BENCH_DIR / "bare.py", app_dir / "bare.py")
+        responses = work / "responses.json"
+        responses.write_text(json.dumps(recorded), encoding="utf-8")
+        bare_env = {**env, "PAWFILE_BENCH_RESPONSES": str(responses), "PYTHONPATH": str(app_dir)}
+        port = free_port()
+        print(f"Starting the bare app on {HOST}:{port}", flush=True)
+        command = granian_command("bare:application", port, args.server_threads)
+        with server(command, bare_env, work, work / "bare.log"):
+            wait_ready(port, args.endpoint[0], work / "bare.log")
+            results += measure(args, port, "bare")
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # Turn SIGTERM into an exception so the servers and the temporary folder are cleaned up.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--endpoint",
+        action="append",
+        help="path to load (repeatable; default /health and /)",
+    )
+    parser.add_argument("--duration", type=float, default=10, help="seconds per run (10)")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds first (2)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument(
+        "--server-threads", type=int, default=8, help="granian blocking threads (8)"
+    )
+    parser.add_argument(
+        "--granian", action="store_true", help="start granian directly, not `pawfile web`"
+    )
+    args = parser.parse_args(argv)
+    args.endpoint = args.endpoint or ["/health", "/"]
+    if not shutil.which("wrk"):
+        print(WRK_MISSING, file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        results = run(args)
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temporary files removed", file=sys.stderr)
+        return 130
+    print()
+    print(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency; "
+        f"granian --workers 1 --blocking-threads {args.server_threads}; {os.cpu_count()} CPUs"
+    )
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Prometheus metrics, kept in a registry of their own (never the library's global one).
+
+* ``pawfile_http_requests_total{route,method,status}`` — every response.
+* ``pawfile_http_request_duration_seconds{route,method}`` — a histogram of the same.
+* ``pawfile_queue_depth`` — tasks waiting in the queue, read when scraped.
+* ``pawfile_build_info{version,python,django}`` — always 1.
+* ``process_*`` — the serving process's CPU, memory and file descriptors.
+
+``route`` is the URL pattern that matched (``invitations/<str:token>/``, ``/`` for the root),
+``static`` for static files and ``unmatched`` otherwise, never the raw path, so the number of
+series stays bounded whatever clients request. Values are per process: each web worker
+counts its own requests.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from importlib import metadata
+
+import django
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import Resolver404, resolve
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pawfile")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+VERSION = _version()
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+
+REQUESTS = Counter(
+    "pawfile_http_requests",
+    "HTTP requests answered, by URL pattern, method and status.",
+    ["route", "method", "status"],
+    registry=REGISTRY,
+)
+DURATION = Histogram(
+    "pawfile_http_request_duration_seconds",
+    "Time spent answering HTTP requests, by URL pattern and method.",
+    ["route", "method"],
+    registry=REGISTRY,
+)
+QUEUE_DEPTH = Gauge(
+    "pawfile_queue_depth",
+    "Tasks waiting in the queue (NaN when the queue cannot be read).",
+    registry=REGISTRY,
+)
+BUILD_INFO = Gauge(
+    "pawfile_build_info",
+    "Pawfile version and runtime; always 1.",
+    ["version", "python", "django"],
+    registry=REGISTRY,
+)
+BUILD_INFO.labels(VERSION, platform.python_version(), django.get_version()).set(1)
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _queue_depth() -> float:
+    from huey.contrib.djhuey import HUEY
+
+    try:
+        return float(HUEY.pending_count())
+    except Exception:
+        # A failing scrape would hide every other metric; NaN says "unknown" instead.
+        return math.nan
+
+
+QUEUE_DEPTH.set_function(_queue_depth)
+
+# labels() takes a lock and builds a key on every call; the children are cached here
+# instead. Both maps stay small because every label is drawn from a bounded set.
+_counters: dict[tuple[str, str, str], Counter] = {}
+_timers: dict[tuple[str, str], Histogram] = {}
+
+
+def route_of(request: HttpRequest, status: int) -> str:
+    """The label for ``request``'s URL pattern; never the raw path."""
+    match = getattr(request, "resolver_match", None)
+    if match is None and status != 404:
+        # A middleware answered before URL resolution (a rate limit, a redirect). Unmatched
+        # paths are skipped: resolving them again would only cost time on scanner noise.
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            match = None
+    if match is not None:
+        return match.route or "/"
+    if request.path_info.startswith(settings.STATIC_URL):
+        return "static"
+    return "unmatched"
+
+
+def observe(request: HttpRequest, status: int, seconds: float) -> str:
+    """Count one answered request, record how long it took; return its route label."""
+    route = route_of(request, status)
+    method = request.method if request.method in METHODS else "other"
+    key = (route, method, str(status))
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters[key] = REQUESTS.labels(*key)
+    counter.inc()
+    timer = _timers.get((route, method))
+    if timer is None:
+        timer = _timers[(route, method)] = DURATION.labels(route, method)
+    timer.observe(seconds)
+    return route
+
+
+def render() -> bytes:
+    """The registry in the Prometheus text exposition format."""
+    return generate_latest(REGISTRY)
