@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from pawfile.documents import views
+
+urlpatterns = [
+    path("pets/<int:pet_id>/report.pdf", views.pet_report, name="pet_report"),
+]
