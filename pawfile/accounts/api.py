@@ -1,12 +1,20 @@
-"""``/api/v1`` endpoints for the signed-in user and their households."""
+"""``/api/v1`` endpoints for the signed-in user, their households and invitations."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+import datetime as dt
+from typing import Literal
 
-from pawfile.accounts import selectors
-from pawfile.accounts.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from pawfile.accounts import selectors, services
+from pawfile.accounts.choices import Role
+from pawfile.accounts.models import Household, Invitation, Membership, User
+from pawfile.lib.api import Id, InputSchema, acting_user, responses
+from pawfile.lib.pagination import Page, PageQuery, paginate
 
 router = Router(tags=["accounts"])
 
@@ -32,31 +40,90 @@ class MemberOut(Schema):
     role: str
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]
-    assert isinstance(user, User)
-    return user
+class HouseholdDetailOut(HouseholdOut):
+    members: list[MemberOut]
 
 
-@router.get("/me", response=MeOut, summary="The signed-in user")
+class InvitationIn(InputSchema):
+    email: str = Field(max_length=254)
+    role: Literal["caretaker", "viewer"]
+
+
+class InvitationOut(Schema):
+    id: int
+    household_id: int
+    email: str
+    role: str
+    status: str
+    expires_at: dt.datetime
+
+
+def _member(m: Membership) -> dict[str, object]:
+    return {"user_id": m.user_id, "email": m.user.email, "name": m.user.name, "role": m.role}
+
+
+def _household_out(household: Household, role: str) -> dict[str, object]:
+    return {"id": household.pk, "name": household.name, "role": role}
+
+
+@router.get("/me", response=responses({200: MeOut}), summary="The signed-in user")
 def me(request: HttpRequest) -> User:
-    return _user(request)
+    return acting_user(request)
 
 
-@router.get("/households", response=list[HouseholdOut], summary="Households you belong to")
-def households(request: HttpRequest) -> list[dict[str, object]]:
-    user = _user(request)
-    return [
-        {"id": m.household_id, "name": m.household.name, "role": m.role}
-        for m in user.memberships.select_related("household").order_by("joined_at", "id")
-    ]
+@router.get(
+    "/households",
+    response=responses({200: Page[HouseholdOut]}),
+    summary="Households you belong to",
+)
+def household_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str, object]:
+    user = acting_user(request)
+    memberships = Membership.objects.filter(user=user).select_related("household")
+    result = paginate(memberships, page, order=("id",))
+    result["items"] = [_household_out(m.household, m.role) for m in result["items"]]
+    return result
 
 
-@router.get("/households/{household_id}/members", response=list[MemberOut], summary="Members")
-def household_members(request: HttpRequest, household_id: int) -> list[dict[str, object]]:
-    user = _user(request)
+@router.get(
+    "/households/{household_id}",
+    response=responses({200: HouseholdDetailOut}),
+    summary="A household with its members",
+)
+def household_detail(request: HttpRequest, household_id: Id) -> dict[str, object]:
+    user = acting_user(request)
     household = selectors.household_get(user=user, household_id=household_id)
-    return [
-        {"user_id": m.user_id, "email": m.user.email, "name": m.user.name, "role": m.role}
-        for m in selectors.member_list(user=user, household=household)
-    ]
+    members = [_member(m) for m in selectors.member_list(user=user, household=household)]
+    return {**_household_out(household, household.current_role), "members": members}  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/households/{household_id}/members",
+    response=responses({200: list[MemberOut]}),
+    summary="Members of a household",
+)
+def household_members(request: HttpRequest, household_id: Id) -> list[dict[str, object]]:
+    user = acting_user(request)
+    household = selectors.household_get(user=user, household_id=household_id)
+    return [_member(m) for m in selectors.member_list(user=user, household=household)]
+
+
+@router.post(
+    "/households/{household_id}/invitations",
+    response=responses({201: InvitationOut}),
+    summary="Invite someone by email (owner only)",
+)
+def invitation_create(
+    request: HttpRequest, household_id: Id, payload: InvitationIn
+) -> Status[Invitation]:
+    """Sends the invitation link by email. A pending invitation to the same address is
+    replaced; inviting someone already in the household is a 409."""
+    user = acting_user(request)
+    household = selectors.household_get(user=user, household_id=household_id, min_role=Role.OWNER)
+    try:
+        validate_email(payload.email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from None
+    invitation = services.invitation_create(
+        household=household, actor=user, email=payload.email, role=payload.role
+    )
+    return Status(201, invitation)

@@ -161,3 +161,47 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == InvitationStatus.PENDING and self.expires_at > dj_timezone.now()
+
+
+class DataExportStatus(models.TextChoices):
+    """Where a data export is in its life: built, mailed, fetched once, then gone."""
+
+    PENDING = "pending", _("Being prepared")
+    READY = "ready", _("Ready to download")
+    DOWNLOADED = "downloaded", _("Downloaded")
+    EXPIRED = "expired", _("Expired")
+    FAILED = "failed", _("Failed")
+
+
+class DataExport(models.Model):
+    """A zip of everything a user owns or shares, asked for from the "Your data" page.
+
+    The download link carries a signed id and a random token; only the token's SHA-256 is
+    stored here, so the table alone cannot produce a working link. The file lives in the
+    default storage under ``exports/`` (never publicly served) until it is downloaded once or
+    expires.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
+    status = models.CharField(
+        max_length=16, choices=DataExportStatus.choices, default=DataExportStatus.PENDING
+    )
+    token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    size = models.PositiveBigIntegerField(default=0)
+    language = models.CharField(max_length=8, blank=True, default="")
+    error = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.user_id} ({self.status})"

@@ -80,6 +80,27 @@ def household_ensure_for_user(*, user: User) -> Household:
     return household_create(owner=user)
 
 
+def household_delete(*, household: Household) -> None:
+    """Delete a household with its pets and records; their stored files go after commit.
+
+    No permission check: callers decide (the last member leaving, an account deletion).
+    """
+    from pawfile.health.models import Attachment
+    from pawfile.pets.models import Photo
+    from pawfile.pets.photos import photo_files_delete
+
+    with transaction.atomic():
+        photos = list(Photo.objects.filter(pet__household=household))
+        names = [
+            str(name)
+            for name in Attachment.objects.filter(record__pet__household=household).values_list(
+                "file", flat=True
+            )
+        ]
+        household.delete()
+        transaction.on_commit(lambda: photo_files_delete(photos, extra=names))
+
+
 def household_rename(*, household: Household, actor: User, name: str) -> Household:
     _require_owner(household=household, actor=actor)
     name = name.strip()
@@ -262,7 +283,7 @@ def membership_leave(*, household: Household, user: User) -> None:
     if membership.role == Role.OWNER:
         if household.memberships.exclude(pk=membership.pk).exists():
             raise HouseholdError(_("Transfer ownership to another member before leaving."))
-        household.delete()
+        household_delete(household=household)
         return
     membership.delete()
 

@@ -203,3 +203,27 @@ def test_household_access_table(cast: Cast, endpoint: str, who: int) -> None:
         assert EFFECT[endpoint](cast) is (who == 0)
     if ROLES[who] == "charlie":
         assert escape(cast.household.name) not in response.content.decode()
+
+
+def test_last_member_leaving_deletes_the_pets_files(
+    cast: Cast, settings, django_capture_on_commit_callbacks
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from pawfile.pets.models import Pet
+    from pawfile.pets.photos import photo_add
+
+    lone = Household.objects.get(memberships__user=cast.charlie)
+    pet = Pet.objects.create(household=lone, name="Tom", species="cat")
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "orange").save(buffer, "JPEG")
+    buffer.seek(0)
+    photo_add(actor=cast.charlie, pet=pet, upload=buffer)
+    media = settings.MEDIA_ROOT
+    assert any(p.is_file() for p in media.rglob("*"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.membership_leave(household=lone, user=cast.charlie)
+    assert not Pet.objects.filter(pk=pet.pk).exists()
+    assert not any(p.is_file() for p in media.rglob("*"))
