@@ -1,5 +1,332 @@
-"""``/api/v1`` endpoints for health."""
+"""``/api/v1`` endpoints for health records, weights and attachments.
 
-from ninja import Router
+A record's kind decides which fields it takes (``health.choices.FIELDS``). The input schema
+lists every field as optional and ``health.services`` refuses the ones that do not apply,
+so the client gets a 422 naming them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import reverse
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
+
+from pawfile.accounts.permissions import Action
+from pawfile.health import selectors, services
+from pawfile.health.choices import DewormingScope, Kind, Severity
+from pawfile.health.models import Attachment, HealthRecord
+from pawfile.health.status import due_status
+from pawfile.lib.api import (
+    Date,
+    Id,
+    InputSchema,
+    JsonFloat,
+    JsonInt,
+    acting_user,
+    fields_renamed,
+    form_unknown_refuse,
+    optional,
+    responses,
+    set_fields,
+    unset,
+)
+from pawfile.lib.pagination import Page, PageQuery, paginate
+from pawfile.pets.models import Pet
+from pawfile.pets.selectors import pet_get
 
 router = Router(tags=["health"])
+
+NO_CONTENT = responses({204: None})
+
+
+# --- Schemas -------------------------------------------------------------------------------
+
+
+class AttachmentOut(Schema):
+    id: int
+    record_id: int
+    original_name: str
+    content_type: str
+    size: int
+    created_at: dt.datetime
+    url: str = Field(description="Download address (same authentication as the API).")
+
+    @staticmethod
+    def resolve_url(obj: Attachment) -> str:
+        return reverse("api:attachment_file", kwargs={"attachment_id": obj.pk})
+
+
+class RecordOut(Schema):
+    id: int
+    pet_id: int
+    kind: str
+    date: dt.date
+    name: str
+    notes: str
+    manufacturer: str
+    batch: str
+    next_due: dt.date | None
+    deworming_scope: str
+    vet_name: str
+    clinic: str
+    dose: str
+    frequency: str
+    end_date: dt.date | None
+    diagnosis: str
+    cost: Decimal | None
+    currency: str
+    severity: str
+    result: str
+    weight_grams: int | None
+    due_status: str = Field(description="up_to_date, due_soon, overdue or none.")
+    attachments: list[AttachmentOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_due_status(obj: HealthRecord) -> str:
+        return str(due_status(obj.next_due).value)
+
+    @staticmethod
+    def resolve_attachments(obj: HealthRecord) -> list[Attachment]:
+        return list(obj.attachments.all())
+
+
+class RecordPatch(InputSchema):
+    """Every field of every kind; fields that do not apply to the record's kind are refused."""
+
+    kind: Kind = unset(description="Cannot change once the record exists.")
+    date: Date = unset()
+    notes: str = unset(max_length=5000)
+    name: str = unset(max_length=160, description="Vaccine, product, medication, reason...")
+    manufacturer: str = unset(max_length=120)
+    batch: str = unset(max_length=60)
+    next_due: Date | None = unset()
+    deworming_scope: DewormingScope = unset()
+    vet_name: str = unset(max_length=120)
+    clinic: str = unset(max_length=120)
+    dose: str = unset(max_length=60)
+    frequency: str = unset(max_length=60)
+    end_date: Date | None = unset()
+    diagnosis: str = unset(max_length=5000)
+    cost: Decimal | None = unset(ge=0, max_digits=10, decimal_places=2)
+    currency: str = unset(max_length=3)
+    severity: Severity = unset()
+    result: str = unset(max_length=5000)
+    weight_grams: JsonInt | None = unset(ge=1, le=services.MAX_GRAMS)
+
+
+class RecordCreate(RecordPatch):
+    kind: Kind
+
+
+class RecordFilters(PageQuery):
+    kind: list[Kind] | None = optional(description="Only these kinds (repeat the parameter).")
+    date_from: Date | None = optional()
+    date_to: Date | None = optional()
+    ordering: Literal["date", "-date"] = "-date"
+
+
+class WeightOut(Schema):
+    id: int
+    date: dt.date
+    grams: int
+    value: float = Field(description="The weight in the pet's unit.")
+    unit: str
+    notes: str
+
+
+class WeightIn(InputSchema):
+    value: JsonFloat = Field(gt=0, le=10_000)
+    unit: Literal["kg", "lb"]
+    date: Date | None = None
+    notes: str = Field("", max_length=5000)
+
+
+def _weight_out(record: HealthRecord, unit: str) -> dict[str, Any]:
+    grams = int(record.weight_grams or 0)
+    value = services.weight_from_grams(grams, unit, places=3 if unit == "kg" else 2)
+    return {
+        "id": record.pk, "date": record.date, "grams": grams, "unit": unit, "notes": record.notes,
+        "value": float(value),
+    }  # fmt: skip
+
+
+def _ordering(ordering: str) -> tuple[str, str]:
+    return ("date", "id") if ordering == "date" else ("-date", "-id")
+
+
+def _pet(request: HttpRequest, pet_id: int, action: Action = Action.VIEW) -> Pet:
+    return pet_get(user=acting_user(request), pet_id=pet_id, action=action)
+
+
+# --- Records -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/pets/{pet_id}/records",
+    response=responses({200: Page[RecordOut]}),
+    summary="A pet's health records",
+)
+def record_list(request: HttpRequest, pet_id: Id, filters: Query[RecordFilters]) -> dict[str, Any]:
+    pet = _pet(request, pet_id)
+    kinds = [str(kind) for kind in filters.kind] if filters.kind else None
+    records = selectors.record_list(user=acting_user(request), pet=pet, kinds=kinds)
+    if filters.date_from:
+        records = records.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        records = records.filter(date__lte=filters.date_to)
+    return paginate(records, filters, order=_ordering(filters.ordering))
+
+
+@router.post(
+    "/pets/{pet_id}/records", response=responses({201: RecordOut}), summary="Add a health record"
+)
+def record_create(request: HttpRequest, pet_id: Id, payload: RecordCreate) -> Status[HealthRecord]:
+    """Give ``kind`` and the fields of that kind; ``date`` defaults to today."""
+    user = acting_user(request)
+    pet = _pet(request, pet_id, Action.WRITE)
+    fields = set_fields(payload)
+    record = services.record_create(actor=user, pet=pet, kind=fields.pop("kind"), **fields)
+    return Status(201, record)
+
+
+@router.get("/records/{record_id}", response=responses({200: RecordOut}), summary="A record")
+def record_detail(request: HttpRequest, record_id: Id) -> HealthRecord:
+    return selectors.record_get(user=acting_user(request), record_id=record_id)
+
+
+@router.patch(
+    "/records/{record_id}", response=responses({200: RecordOut}), summary="Change a record"
+)
+def record_update(request: HttpRequest, record_id: Id, payload: RecordPatch) -> HealthRecord:
+    user = acting_user(request)
+    record = selectors.record_get(user=user, record_id=record_id, action=Action.WRITE)
+    return services.record_update(actor=user, record=record, **set_fields(payload))
+
+
+@router.delete("/records/{record_id}", response=NO_CONTENT, summary="Delete a record")
+def record_delete(request: HttpRequest, record_id: Id) -> Status[None]:
+    user = acting_user(request)
+    record = selectors.record_get(user=user, record_id=record_id, action=Action.WRITE)
+    services.record_delete(actor=user, record=record)
+    return Status(204, None)
+
+
+# --- Weights -------------------------------------------------------------------------------
+
+
+class WeightFilters(PageQuery):
+    ordering: Literal["date", "-date"] = "-date"
+
+
+@router.get(
+    "/pets/{pet_id}/weights",
+    response=responses({200: Page[WeightOut]}),
+    summary="A pet's weights",
+)
+def weight_list(request: HttpRequest, pet_id: Id, filters: Query[WeightFilters]) -> dict[str, Any]:
+    """Each weight in grams and in the pet's unit (``weight_unit``)."""
+    pet = _pet(request, pet_id)
+    records = selectors.record_list(user=acting_user(request), pet=pet, kinds=[Kind.WEIGHT])
+    page = paginate(records, filters, order=_ordering(filters.ordering))
+    page["items"] = [_weight_out(r, pet.weight_unit) for r in page["items"]]
+    return page
+
+
+@router.post(
+    "/pets/{pet_id}/weights", response=responses({201: WeightOut}), summary="Record a weight"
+)
+def weight_create(request: HttpRequest, pet_id: Id, payload: WeightIn) -> Status[dict[str, Any]]:
+    user = acting_user(request)
+    pet = _pet(request, pet_id, Action.WRITE)
+    try:
+        record = services.weight_record(
+            actor=user, pet=pet, value=payload.value, unit=payload.unit, date=payload.date,
+            notes=payload.notes,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise fields_renamed(exc, {"weight": "value", "weight_grams": "value"}) from None
+    return Status(201, _weight_out(record, pet.weight_unit))
+
+
+# --- Attachments ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/records/{record_id}/attachments",
+    response=responses({200: Page[AttachmentOut]}),
+    summary="Files attached to a record",
+)
+def attachment_list(request: HttpRequest, record_id: Id, page: Query[PageQuery]) -> dict[str, Any]:
+    record = selectors.record_get(user=acting_user(request), record_id=record_id)
+    return paginate(record.attachments.all(), page, order=("created_at", "id"))
+
+
+@router.post(
+    "/records/{record_id}/attachments",
+    response=responses({201: AttachmentOut}),
+    summary="Attach a PDF or an image",
+)
+def attachment_upload(
+    request: HttpRequest, record_id: Id, file: File[UploadedFile]
+) -> Status[Attachment]:
+    """A PDF (checked by structure) or an image (re-encoded, no metadata kept); 15 MB at most."""
+    user = acting_user(request)
+    record = selectors.record_get(user=user, record_id=record_id, action=Action.WRITE)
+    form_unknown_refuse(request)
+    attachment = services.attachment_add(
+        actor=user, record=record, upload=file, filename=file.name or ""
+    )
+    return Status(201, attachment)
+
+
+@router.get(
+    "/attachments/{attachment_id}", response=responses({200: AttachmentOut}), summary="A file"
+)
+def attachment_detail(request: HttpRequest, attachment_id: Id) -> Attachment:
+    return selectors.attachment_get(user=acting_user(request), attachment_id=attachment_id)
+
+
+@router.get(
+    "/attachments/{attachment_id}/file",
+    response=responses({200: None}),
+    summary="Download a file",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, as a download",
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def attachment_file(request: HttpRequest, attachment_id: Id) -> FileResponse:
+    attachment = selectors.attachment_get(user=acting_user(request), attachment_id=attachment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@router.delete("/attachments/{attachment_id}", response=NO_CONTENT, summary="Delete a file")
+def attachment_delete(request: HttpRequest, attachment_id: Id) -> Status[None]:
+    user = acting_user(request)
+    attachment = selectors.attachment_get(
+        user=user, attachment_id=attachment_id, action=Action.WRITE
+    )
+    services.attachment_delete(actor=user, attachment=attachment)
+    return Status(204, None)

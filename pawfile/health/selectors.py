@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import QuerySet
 from django.http import Http404
 
 from pawfile.accounts.models import User
 from pawfile.accounts.permissions import Action
-from pawfile.health.choices import Kind
+from pawfile.health.choices import DUE_KINDS, Kind
 from pawfile.health.models import Attachment, HealthRecord
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_get
@@ -48,3 +49,15 @@ def weight_series(*, pet: Pet) -> list[tuple[dt.date, int]]:
         .values_list("date", "weight_grams")
     )
     return [(day, int(grams or 0)) for day, grams in rows]
+
+
+def due_records(*, pet_ids: Iterable[int]) -> dict[int, list[HealthRecord]]:
+    """Vaccination and deworming records of each pet, by pet id (caller has checked access).
+
+    One query for any number of pets, so a pet list can show every pet's due badge.
+    """
+    by_pet: dict[int, list[HealthRecord]] = {pet_id: [] for pet_id in pet_ids}
+    records = HealthRecord.objects.filter(pet_id__in=list(by_pet), kind__in=DUE_KINDS)
+    for record in records:
+        by_pet[record.pet_id].append(record)
+    return by_pet

@@ -47,6 +47,16 @@ def weight_to_grams(value: Any, unit: str) -> int:
     return grams
 
 
+def weight_from_grams(grams: int, unit: str, *, places: int = 2) -> Decimal:
+    """``grams`` in ``unit`` (kg or lb) rounded to ``places`` decimals, without trailing zeros.
+
+    The inverse of ``weight_to_grams`` for display: 4536 g is ``Decimal("10")`` lb.
+    """
+    value = (Decimal(grams) / GRAMS_PER[unit]).quantize(Decimal(1).scaleb(-places))
+    # normalize() alone would write 100 as 1E+2; an integral value keeps its plain form.
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 def _apply(record: HealthRecord, kind: str, fields: dict[str, Any]) -> None:
     allowed = set(COMMON_FIELDS) | set(FIELDS[kind])
     errors: dict[str, list[str]] = {}

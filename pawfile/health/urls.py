@@ -1,3 +1,24 @@
-from django.urls import path  # noqa: F401
+"""Health record pages (names are what templates and the pet pages link to)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from pawfile.health import views
+
+urlpatterns = [
+    path("pets/<int:pet_id>/timeline/", views.pet_timeline, name="pet_timeline"),
+    path("pets/<int:pet_id>/records/new/<str:kind>/", views.record_create, name="record_create"),
+    path("records/<int:record_id>/", views.record_detail, name="record_detail"),
+    path("records/<int:record_id>/edit/", views.record_edit, name="record_edit"),
+    path("records/<int:record_id>/delete/", views.record_delete, name="record_delete"),
+    path("records/<int:record_id>/attachments/", views.attachment_add, name="attachment_add"),
+    path(
+        "attachments/<int:attachment_id>/download/",
+        views.attachment_file,
+        name="attachment_file",
+    ),
+    path(
+        "attachments/<int:attachment_id>/delete/",
+        views.attachment_delete,
+        name="attachment_delete",
+    ),
+]
