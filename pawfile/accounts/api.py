@@ -45,7 +45,7 @@ class HouseholdDetailOut(HouseholdOut):
 
 
 class InvitationIn(InputSchema):
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=254, json_schema_extra={"format": "email"})
     role: Literal["caretaker", "viewer"]
 
 

@@ -329,6 +329,12 @@ def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        from pawfile.lib.api import error_body
+
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
     return render(request, "404.html", status=404)
 
 

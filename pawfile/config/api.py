@@ -1,22 +1,49 @@
-"""The ``/api/v1`` API: one NinjaAPI that mounts each app's router."""
+"""The ``/api/v1`` API: one NinjaAPI that mounts each app's router.
+
+Every operation runs inside two wrappers: rate limits (outermost, so even a 304 or a 401
+carries the ``RateLimit-*`` headers) and conditional GETs (ETag / ``If-None-Match``).
+"""
 
 from ninja import NinjaAPI
 
 from pawfile.accounts.api import router as accounts_router
+from pawfile.documents.api import router as documents_router
 from pawfile.health.api import router as health_router
+from pawfile.lib.api import (
+    BearerAuth,
+    SessionCsrfAuth,
+    install_error_handlers,
+    rate_limited,
+    ratelimit_settings_check,
+)
+from pawfile.lib.etag import conditional_get
 from pawfile.pets.api import router as pets_router
-from pawfile.lib.api import BearerAuth, SessionCsrfAuth, install_error_handlers
 
 api = NinjaAPI(
     title="Pawfile API",
     version="1",
-    description="Pets, health records, households. Authenticate with a JWT access token "
-    "(see /_allauth/app/v1/auth/login) or the browser session.",
+    description=(
+        "Pets, health records, households. Authenticate with a JWT access token "
+        "(`POST /_allauth/app/v1/auth/login`, then `Authorization: Bearer <access_token>`) "
+        "or the browser session (unsafe methods need the `X-CSRFToken` header).\n\n"
+        "Lists are paginated by cursor: pass the `next` value of a page as `cursor` to get "
+        "the following one; `limit` is 1–100 (default 20). Reads carry a weak `ETag`; send it "
+        "back in `If-None-Match` to get 304 when nothing changed. Every response carries "
+        "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; over the limit the "
+        "answer is 429 with `Retry-After`. Errors always have the body "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
     auth=[BearerAuth(), SessionCsrfAuth()],
     urls_namespace="api",
     docs_url="/docs",
 )
+ratelimit_settings_check()
 install_error_handlers(api)
+# mode="view" wraps the whole operation (auth and validation included); the last added is
+# the outermost.
+api.add_decorator(conditional_get, mode="view")
+api.add_decorator(rate_limited, mode="view")
 api.add_router("/", accounts_router)
 api.add_router("/", pets_router)
 api.add_router("/", health_router)
+api.add_router("/", documents_router)

@@ -336,6 +336,10 @@ PAWFILE_RATELIMITS = {
     "token_refresh": env.str("PAWFILE_RATELIMIT_TOKEN_REFRESH", "60/300,30/300"),
 }
 
+# Limits on every /api/v1 request, as count/seconds: per signed-in user and per client IP.
+PAWFILE_API_RATELIMIT_USER = env.str("PAWFILE_API_RATELIMIT_USER", "600/60")
+PAWFILE_API_RATELIMIT_IP = env.str("PAWFILE_API_RATELIMIT_IP", "1200/60")
+
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env.secret("EMAIL_URL")
 DEFAULT_FROM_EMAIL = env.str("PAWFILE_FROM_EMAIL", "Pawfile <pawfile@localhost>")

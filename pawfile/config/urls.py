@@ -1,8 +1,11 @@
 """URL map. The admin path is configurable (``PAWFILE_ADMIN_PATH``)."""
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from ninja.openapi.views import openapi_view
 
 from pawfile.config.api import api
 
@@ -20,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", api.urls),
+    path("api/docs", partial(openapi_view, api=api), name="api_docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(settings.PAWFILE_ADMIN_PATH, admin.site.urls),
 ]

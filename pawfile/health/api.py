@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
+from pydantic import ConfigDict
 
 from pawfile.accounts.permissions import Action
 from pawfile.health import selectors, services
@@ -122,6 +123,16 @@ class RecordPatch(InputSchema):
 
 
 class RecordCreate(RecordPatch):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "vaccination", "name": "Rabies", "date": "2025-03-01",
+                 "next_due": "2026-03-01", "batch": "A123"},
+                {"kind": "weight", "weight_grams": 12500},
+            ]
+        }
+    )  # fmt: skip
+
     kind: Kind
 
 

@@ -1,38 +1,115 @@
-"""Shared pieces of the ``/api/v1`` API: authentication and the one error format.
+"""Shared pieces of the ``/api/v1`` API: authentication, input schemas, the one error format
+and rate limits.
 
 Every error the API returns has the body
 ``{"error": {"code": str, "message": str, "fields": {field: [messages]}}}``.
+
+Rate limits: every request counts once against its client IP (before anything else runs) and,
+once authenticated, once against its user. Every response carries ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset`` for the tighter of the two buckets; a request
+over either limit gets 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Annotated, Any
 
-from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
+from pawfile.accounts.models import User
+from pawfile.accounts.services import HouseholdError
 from pawfile.accounts.tokens import access_token_validate
+from pawfile.lib.clientip import client_ip
+from pawfile.lib.images import ImageRejected
+from pawfile.lib.ratelimit import Decision, Rule, ratelimit_hit
+
+log = logging.getLogger("django.request")
+
+# Ids are 64-bit database keys; anything outside is refused by validation, not by the database.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
-class BearerAuth(HttpBearer):
-    """``Authorization: Bearer <JWT access token>`` issued by the allauth headless endpoints."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        result = access_token_validate(token)
-        if result is None:
-            return None
-        user, _payload = result
-        request.user = user  # type: ignore[assignment]
-        return user
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class SessionCsrfAuth(SessionAuth):
-    """The browser session; unsafe methods need the CSRF token like any form post."""
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("use the form 2025-01-31")
 
-    def __init__(self) -> None:
-        super().__init__(csrf=True)
+
+def _form_bool(value: Any) -> Any:
+    if isinstance(value, bool) or value in ("true", "false"):
+        return value
+    raise ValueError("use true or false")
+
+
+# Inputs take the types the schema shows as they are: pydantic's lax mode would also take
+# 0 for false, "3" for 3 and a number of seconds for a date, which no client means.
+JsonBool = StrictBool
+JsonInt = StrictInt
+JsonFloat = StrictFloat
+JsonId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]  # JSON and query strings
+FormBool = Annotated[bool, BeforeValidator(_form_bool)]
+
+
+# --- Errors --------------------------------------------------------------------------------
+
+
+class ApiError(HttpError):
+    """An error with its own code for the error body (``bad_cursor``, ``csrf_failed``...)."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(status_code, message)
+        self.code = code
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]]
+
+
+class ErrorOut(Schema):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int, Any] = {
+    400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+    429: ErrorOut,
+}  # fmt: skip
+
+
+def responses(ok: dict[int, Any]) -> dict[int, Any]:
+    """``ok`` plus the documented error responses, for an operation's ``response=``."""
+    return {**ok, **ERROR_RESPONSES}
 
 
 def error_body(
@@ -44,46 +121,301 @@ def error_body(
 def _validation_fields(exc: ValidationError) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [
-            str(part)
-            for part in err.get("loc", ())
-            if part not in ("body", "query", "path", "payload")
-        ]
+        # ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit"
+        loc = [str(part) for part in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
+            loc = loc[1:]
+        if loc and loc[0] == "payload":
+            loc = loc[1:]
         fields.setdefault(".".join(loc) or "__all__", []).append(str(err.get("msg", "invalid")))
     return fields
+
+
+def django_validation_fields(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """``{field: [messages]}`` of a Django ``ValidationError`` (``__all__`` when it has none)."""
+    if hasattr(exc, "error_dict"):
+        return {name: [str(m) for m in msgs] for name, msgs in exc.message_dict.items()}
+    return {"__all__": [str(m) for m in exc.messages]}
+
+
+def fields_renamed(exc: DjangoValidationError, names: dict[str, str]) -> DjangoValidationError:
+    """The same errors with fields renamed to what the API client sent (``pets`` → ``pet_ids``)."""
+    fields = django_validation_fields(exc)
+    return DjangoValidationError({names.get(k, k): v for k, v in fields.items()})
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
     """Make every error from ``api`` use the one error format."""
 
+    def respond(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+        return api.create_response(request, body, status=status)
+
     def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
-        body = error_body("invalid", "Some fields are not valid.", _validation_fields(exc))
-        return api.create_response(request, body, status=422)
+        body = error_body("invalid", _("Some fields are not valid."), _validation_fields(exc))
+        return respond(request, 422, body)
+
+    def on_django_validation(request: HttpRequest, exc: Any) -> HttpResponse:
+        fields = django_validation_fields(exc)
+        body = error_body("invalid", _("Some fields are not valid."), fields)
+        return respond(request, 422, body)
+
+    def on_image(request: HttpRequest, exc: Any) -> HttpResponse:
+        body = error_body("invalid", str(exc), {"file": [str(exc)]})
+        return respond(request, 422, body)
 
     def on_auth(request: HttpRequest, exc: Any) -> HttpResponse:
-        body = error_body("unauthenticated", "Sign in or send a valid access token.")
-        return api.create_response(request, body, status=401)
+        body = error_body("unauthenticated", _("Sign in or send a valid access token."))
+        return respond(request, 401, body)
 
     def on_http(request: HttpRequest, exc: Any) -> HttpResponse:
-        codes = {
-            400: "bad_request",
-            403: "forbidden",
-            404: "not_found",
-            409: "conflict",
-            429: "rate_limited",
-        }
-        body = error_body(codes.get(exc.status_code, "error"), str(exc))
-        return api.create_response(request, body, status=exc.status_code)
+        codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict",
+                 429: "rate_limited"}  # fmt: skip
+        message = str(exc)
+        if exc.status_code == 400 and message.startswith("Cannot parse request body"):
+            message = _("The request body is not valid JSON.")
+        code = getattr(exc, "code", None) or codes.get(exc.status_code, "error")
+        return respond(request, exc.status_code, error_body(code, message))
+
+    def on_bad_request(request: HttpRequest, exc: Any) -> HttpResponse:
+        body = error_body("bad_request", _("The request could not be read."))
+        return respond(request, 400, body)
 
     def on_404(request: HttpRequest, exc: Any) -> HttpResponse:
-        return api.create_response(request, error_body("not_found", "Not found."), status=404)
+        return respond(request, 404, error_body("not_found", _("Not found.")))
 
     def on_permission(request: HttpRequest, exc: Any) -> HttpResponse:
-        body = error_body("forbidden", "Your role in this household does not allow that.")
-        return api.create_response(request, body, status=403)
+        body = error_body("forbidden", _("Your role in this household does not allow that."))
+        return respond(request, 403, body)
 
+    def on_household(request: HttpRequest, exc: Any) -> HttpResponse:
+        return respond(request, 409, error_body("conflict", str(exc)))
+
+    def on_unexpected(request: HttpRequest, exc: Any) -> HttpResponse:
+        # Logged like Django logs a 500, so error reporting and alerts still see it.
+        log.error("API error: %s", request.path, exc_info=exc, extra={"status_code": 500})
+        body = error_body("server_error", _("Something went wrong on our side."))
+        return respond(request, 500, body)
+
+    api.add_exception_handler(Exception, on_unexpected)
     api.add_exception_handler(ValidationError, on_validation)
+    api.add_exception_handler(DjangoValidationError, on_django_validation)
+    api.add_exception_handler(ImageRejected, on_image)
     api.add_exception_handler(AuthenticationError, on_auth)
     api.add_exception_handler(HttpError, on_http)
+    api.add_exception_handler(SuspiciousOperation, on_bad_request)
+    api.add_exception_handler(MultiPartParserError, on_bad_request)
+    api.add_exception_handler(UnreadablePostError, on_bad_request)
     api.add_exception_handler(Http404, on_404)
     api.add_exception_handler(PermissionError, on_permission)
+    api.add_exception_handler(PermissionDenied, on_permission)
+    api.add_exception_handler(HouseholdError, on_household)
+
+
+# --- Input ---------------------------------------------------------------------------------
+
+
+def _text_problem(value: Any) -> str | None:
+    """Why a string in the input cannot be stored (NUL bytes, lone surrogates), or ``None``."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return _("Text cannot contain NUL characters.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _("Text must be valid Unicode.")
+        return None
+    if isinstance(value, list | tuple):
+        return next((p for p in map(_text_problem, value) if p), None)
+    return None
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def unset(**kwargs: Any) -> Any:
+    """A field that may be left out (it is then not changed) but, when sent, has its type.
+
+    Used for PATCH bodies: ``name: str = unset(max_length=80)`` refuses ``"name": null``
+    instead of storing it, and the schema shows no misleading ``default: null``.
+    """
+    return Field(default=None, json_schema_extra=_drop_default, **kwargs)
+
+
+def _drop_default_and_null(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        kept = [b for b in branches if b != {"type": "null"}]
+        if len(kept) == 1:
+            del schema["anyOf"]
+            schema.update(kept[0])
+
+
+def optional(**kwargs: Any) -> Any:
+    """A query or form parameter that may be left out (``None`` then).
+
+    A query string or a form cannot say ``null``, so the schema shows just the type.
+    """
+    return Field(default=None, json_schema_extra=_drop_default_and_null, **kwargs)
+
+
+class InputSchema(Schema):
+    """Base of every request body: unknown fields (ids, owner, timestamps...) are refused with
+    a 422 naming them, never ignored; text that no database can store is refused too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        problem = _text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def form_unknown_refuse(
+    request: HttpRequest, form: type[Schema] | None = None, files: tuple[str, ...] = ("file",)
+) -> None:
+    """Refuse multipart fields that ``form`` and ``files`` do not name.
+
+    Ninja flattens a form schema into single parameters, so its ``extra="forbid"`` does not
+    apply; this keeps uploads as strict as JSON bodies.
+    """
+    allowed = set(form.model_fields) if form is not None else set()
+    unknown = sorted((set(request.POST) - allowed) | (set(request.FILES) - set(files)))
+    if unknown:
+        message = _("This field cannot be set.")
+        raise DjangoValidationError({name: [message] for name in unknown})
+
+
+def set_fields(payload: Schema) -> dict[str, Any]:
+    """The fields the client actually sent (a PATCH changes only those)."""
+    return payload.model_dump(exclude_unset=True)
+
+
+# --- Authentication ------------------------------------------------------------------------
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The authenticated user of an API request (auth has already run)."""
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
+def _user_limit(request: HttpRequest, user: Any) -> None:
+    """Count the request against ``user``'s bucket; 429 when over."""
+    decision = ratelimit_hit("api:user", str(user.pk), _setting_rule("PAWFILE_API_RATELIMIT_USER"))
+    request._pawfile_api_limits = [*_limits(request), decision]  # type: ignore[attr-defined]
+    if not decision.allowed:
+        raise _too_many(decision)
+
+
+class BearerAuth(HttpBearer):
+    """``Authorization: Bearer <JWT access token>`` issued by the allauth headless endpoints."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        result = access_token_validate(token)
+        if result is None:
+            return None
+        user, _payload = result
+        request.user = user  # type: ignore[assignment]
+        _user_limit(request, user)
+        return user
+
+
+class SessionCsrfAuth(SessionAuth):
+    """The browser session; unsafe methods need the CSRF token like any form post.
+
+    Without a signed-in session this auth does not apply (401, not a CSRF 403): the CSRF
+    check protects a session, and there is none.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(csrf=True)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        if check_csrf(request) is not None:
+            raise ApiError(
+                403, "csrf_failed", _("The CSRF token is missing or wrong; reload the page.")
+            )
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is not None:
+            _user_limit(request, user)
+        return user
+
+
+# --- Rate limits ---------------------------------------------------------------------------
+
+
+# Setting name -> default ("count/seconds").
+RATELIMIT_SETTINGS = {"PAWFILE_API_RATELIMIT_USER": "600/60", "PAWFILE_API_RATELIMIT_IP": "1200/60"}
+
+
+@lru_cache(maxsize=16)
+def _rule(text: str) -> Rule:
+    return Rule.parse(text)
+
+
+def _setting_rule(name: str) -> Rule:
+    return _rule(getattr(settings, name, RATELIMIT_SETTINGS[name]))
+
+
+def ratelimit_settings_check() -> None:
+    """Refuse to start with an API rate limit that does not parse (rather than 500 later)."""
+    for name in RATELIMIT_SETTINGS:
+        try:
+            _setting_rule(name)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+def _limits(request: HttpRequest) -> list[Decision]:
+    return list(getattr(request, "_pawfile_api_limits", []))
+
+
+def _too_many(decision: Decision) -> ApiError:
+    message = _("Too many requests. Please wait %(seconds)s seconds and try again.") % {
+        "seconds": decision.reset
+    }
+    return ApiError(429, "rate_limited", message)
+
+
+def _limit_headers(response: HttpResponseBase, decisions: list[Decision]) -> None:
+    tightest = min(decisions, key=lambda d: (d.allowed, d.remaining))
+    response["RateLimit-Limit"] = str(tightest.limit)
+    response["RateLimit-Remaining"] = str(tightest.remaining)
+    response["RateLimit-Reset"] = str(tightest.reset)
+    if response.status_code == 429:
+        response["Retry-After"] = str(tightest.reset)
+
+
+def rate_limited(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Wrap an operation's ``run`` (see ``NinjaAPI.add_decorator``) with the API rate limits.
+
+    The per-IP bucket is counted here, before authentication, so unauthenticated floods are
+    cut too; the per-user bucket is counted by the auth classes once the user is known.
+    """
+
+    @wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        rule = _setting_rule("PAWFILE_API_RATELIMIT_IP")
+        decision = ratelimit_hit("api:ip", client_ip(request), rule)
+        request._pawfile_api_limits = [decision]  # type: ignore[attr-defined]
+        response: HttpResponseBase
+        if decision.allowed:
+            response = run(request, *args, **kwargs)
+        else:
+            error = _too_many(decision)
+            response = JsonResponse(error_body(error.code, error.message), status=429)
+        _limit_headers(response, _limits(request))
+        return response
+
+    return wrapper

@@ -1,5 +1,436 @@
-"""``/api/v1`` endpoints for pets."""
+"""``/api/v1`` endpoints for pets, their photos and notes, and the household's contacts.
 
-from ninja import Router
+Handlers only translate HTTP to the services and selectors, which decide access (stranger
+404, role too low 403) and validate; nothing here reads or writes a model directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
+
+from pawfile.accounts.permissions import Action
+from pawfile.accounts.selectors import household_get
+from pawfile.lib.api import (
+    Date,
+    FormBool,
+    Id,
+    InputSchema,
+    JsonBool,
+    JsonId,
+    JsonInt,
+    acting_user,
+    fields_renamed,
+    form_unknown_refuse,
+    optional,
+    responses,
+    set_fields,
+    unset,
+)
+from pawfile.lib.images import CropBox
+from pawfile.lib.pagination import Page, PageQuery, paginate
+from pawfile.pets import photos, selectors, services
+from pawfile.pets.choices import PHOTO_SIZES, Sex, Size, Species, WeightUnit
+from pawfile.pets.models import Contact, Note, Pet, Photo
 
 router = Router(tags=["pets"])
+
+NO_CONTENT = responses({204: None})
+
+# --- Schemas -------------------------------------------------------------------------------
+
+
+class PetOut(Schema):
+    id: int
+    household_id: int
+    role: str = Field(description="Your role in the pet's household.")
+    name: str
+    species: str
+    breed: str
+    sex: str
+    birth_date: dt.date | None
+    birth_date_estimated: bool
+    neutered: bool | None
+    microchip: str
+    colour: str
+    size: str
+    weight_unit: str
+    allergies: str
+    special_needs: str
+    about: str
+    vet_name: str
+    vet_phone: str
+    vet_clinic: str
+    revision: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PetPatch(InputSchema):
+    """Fields left out are not changed."""
+
+    name: str = unset(min_length=1, max_length=80)
+    species: Species = unset()
+    breed: str = unset(max_length=80)
+    sex: Sex = unset()
+    birth_date: Date | None = unset()
+    birth_date_estimated: JsonBool = unset()
+    neutered: JsonBool | None = unset()
+    microchip: str = unset(max_length=40)
+    colour: str = unset(max_length=120)
+    size: Size = unset()
+    weight_unit: WeightUnit = unset()
+    allergies: str = unset(max_length=5000)
+    special_needs: str = unset(max_length=5000)
+    about: str = unset(max_length=5000)
+    vet_name: str = unset(max_length=120)
+    vet_phone: str = unset(max_length=32)
+    vet_clinic: str = unset(max_length=120)
+
+
+class PetCreate(PetPatch):
+    household_id: JsonId = Field(description="A household where you are owner or caretaker.")
+    name: str = Field(min_length=1, max_length=80)
+    species: Species
+
+
+class PetFilters(PageQuery):
+    household_id: Id | None = optional()
+    q: str = Field("", max_length=100, description="Name, breed or microchip contains this.")
+
+
+class PhotoOut(Schema):
+    id: int
+    pet_id: int
+    caption: str
+    is_primary: bool
+    width: int
+    height: int
+    created_at: dt.datetime
+    urls: dict[str, str] = Field(description="WebP variants by name (thumb, card, full).")
+
+    @staticmethod
+    def resolve_urls(obj: Photo) -> dict[str, str]:
+        return {variant: photos.photo_url(obj, variant) for variant in PHOTO_SIZES}
+
+
+class PhotoForm(InputSchema):
+    caption: str = Field("", max_length=200)
+    primary: FormBool | None = optional(description="Default: primary if it is the first.")
+    crop_left: int | None = optional(ge=0, le=100_000)
+    crop_top: int | None = optional(ge=0, le=100_000)
+    crop_size: int | None = optional(ge=1, le=100_000)
+
+
+class PhotoFileQuery(Schema):
+    variant: Literal["thumb", "card", "full"] = "card"
+    format: Literal["webp", "jpeg"] = "webp"
+
+
+class ContactOut(Schema):
+    id: int
+    household_id: int
+    name: str
+    relation: str
+    phone: str
+    whatsapp: bool
+    email: str
+    order: int
+    show_on_public_page: bool
+    pet_ids: list[int]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_pet_ids(obj: Contact) -> list[int]:
+        return sorted(p.pk for p in obj.pets.all())
+
+
+class ContactPatch(InputSchema):
+    name: str = unset(min_length=1, max_length=120)
+    relation: str = unset(max_length=60)
+    phone: str = unset(max_length=32)
+    whatsapp: JsonBool = unset()
+    email: str = unset(max_length=254)
+    order: JsonInt = unset(ge=0, le=32767)
+    show_on_public_page: JsonBool = unset()
+    pet_ids: list[JsonId] = unset(max_length=500, description="Pets of this household.")
+
+
+class ContactCreate(ContactPatch):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class NoteOut(Schema):
+    id: int
+    pet_id: int
+    author_id: int | None
+    author_name: str
+    title: str
+    body_html: str = Field(description="Sanitised HTML.")
+    pinned: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_author_name(obj: Note) -> str:
+        return obj.author.get_full_name() if obj.author else ""
+
+
+class NotePatch(InputSchema):
+    title: str = unset(max_length=120)
+    body_html: str = unset(max_length=100_000, description="HTML; unsafe markup is removed.")
+    pinned: JsonBool = unset()
+
+
+class NoteCreate(NotePatch):
+    body_html: str = Field(max_length=100_000, description="HTML; unsafe markup is removed.")
+
+
+class NoteFilters(PageQuery):
+    q: str = Field("", max_length=100, description="Title or text contains this.")
+
+
+def _query_text(value: str) -> str:
+    return value.replace("\x00", "").strip()
+
+
+# --- Pets ----------------------------------------------------------------------------------
+
+
+@router.get("/pets", response=responses({200: Page[PetOut]}), summary="Your pets")
+def pet_list(request: HttpRequest, filters: Query[PetFilters]) -> dict[str, Any]:
+    """Pets of every household you belong to, by name; filter by household or text."""
+    pets = selectors.pet_search(user=acting_user(request), query=_query_text(filters.q))
+    if filters.household_id is not None:
+        pets = pets.filter(household_id=filters.household_id)
+    return paginate(pets, filters, order=("name", "id"))
+
+
+@router.post("/pets", response=responses({201: PetOut}), summary="Add a pet")
+def pet_create(request: HttpRequest, payload: PetCreate) -> Status[Pet]:
+    user = acting_user(request)
+    fields = set_fields(payload)
+    household = household_get(user=user, household_id=fields.pop("household_id"))
+    pet = services.pet_create(actor=user, household=household, **fields)
+    return Status(201, selectors.pet_get(user=user, pet_id=pet.pk))
+
+
+@router.get("/pets/{pet_id}", response=responses({200: PetOut}), summary="A pet")
+def pet_detail(request: HttpRequest, pet_id: Id) -> Pet:
+    return selectors.pet_get(user=acting_user(request), pet_id=pet_id)
+
+
+@router.patch("/pets/{pet_id}", response=responses({200: PetOut}), summary="Change a pet")
+def pet_update(request: HttpRequest, pet_id: Id, payload: PetPatch) -> Pet:
+    user = acting_user(request)
+    pet = selectors.pet_get(user=user, pet_id=pet_id, action=Action.WRITE)
+    services.pet_update(actor=user, pet=pet, **set_fields(payload))
+    return selectors.pet_get(user=user, pet_id=pet_id)
+
+
+@router.delete("/pets/{pet_id}", response=NO_CONTENT, summary="Delete a pet (owner only)")
+def pet_delete(request: HttpRequest, pet_id: Id) -> Status[None]:
+    """Deletes the pet with its records, notes, photos and files."""
+    user = acting_user(request)
+    pet = selectors.pet_get(user=user, pet_id=pet_id, action=Action.PET_DELETE)
+    services.pet_delete(actor=user, pet=pet)
+    return Status(204, None)
+
+
+# --- Photos --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/pets/{pet_id}/photos", response=responses({200: Page[PhotoOut]}), summary="A pet's photos"
+)
+def photo_list(request: HttpRequest, pet_id: Id, page: Query[PageQuery]) -> dict[str, Any]:
+    user = acting_user(request)
+    pet = selectors.pet_get(user=user, pet_id=pet_id)
+    photo_rows = selectors.photo_list(user=user, pet=pet)
+    return paginate(photo_rows, page, order=("-is_primary", "-created_at", "-id"))
+
+
+@router.post("/pets/{pet_id}/photos", response=responses({201: PhotoOut}), summary="Upload a photo")
+def photo_upload(
+    request: HttpRequest, pet_id: Id, form: Form[PhotoForm], file: File[UploadedFile]
+) -> Status[Photo]:
+    """A JPEG, PNG, WebP or GIF, decoded and re-encoded (no metadata kept) as square variants.
+    Crop with ``crop_left``, ``crop_top`` and ``crop_size`` (source pixels, all three) or
+    leave them out for the centred square."""
+    user = acting_user(request)
+    pet = selectors.pet_get(user=user, pet_id=pet_id, action=Action.WRITE)
+    form_unknown_refuse(request, PhotoForm)
+    corners = (form.crop_left, form.crop_top, form.crop_size)
+    crop = None
+    if any(v is not None for v in corners):
+        if form.crop_left is None or form.crop_top is None or form.crop_size is None:
+            message = _("Give crop_left, crop_top and crop_size together, or none of them.")
+            raise ValidationError({"crop": [message]})
+        crop = CropBox(form.crop_left, form.crop_top, form.crop_size)
+    photo = photos.photo_add(
+        actor=user, pet=pet, upload=file, crop=crop, caption=form.caption, primary=form.primary
+    )
+    return Status(201, photo)
+
+
+@router.get("/photos/{photo_id}", response=responses({200: PhotoOut}), summary="A photo")
+def photo_detail(request: HttpRequest, photo_id: Id) -> Photo:
+    return selectors.photo_get(user=acting_user(request), photo_id=photo_id)
+
+
+@router.get(
+    "/photos/{photo_id}/file",
+    response=responses({200: None}),
+    summary="Download a photo variant",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The image",
+                "content": {
+                    "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },
+)
+def photo_file(request: HttpRequest, photo_id: Id, query: Query[PhotoFileQuery]) -> FileResponse:
+    """The image bytes, for clients that authenticate with a token rather than the session."""
+    photo = selectors.photo_get(user=acting_user(request), photo_id=photo_id)
+    try:
+        handle = default_storage.open(photo.path(query.variant, query.format))
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type=f"image/{query.format}")
+    response["Cache-Control"] = "private, max-age=3600"  # a variant never changes under its key
+    return response
+
+
+@router.post(
+    "/photos/{photo_id}/primary",
+    response=responses({200: PhotoOut}),
+    summary="Make a photo the pet's primary photo",
+)
+def photo_primary(request: HttpRequest, photo_id: Id) -> Photo:
+    user = acting_user(request)
+    photo = selectors.photo_get(user=user, photo_id=photo_id, action=Action.WRITE)
+    return photos.photo_set_primary(actor=user, photo=photo)
+
+
+@router.delete("/photos/{photo_id}", response=NO_CONTENT, summary="Delete a photo")
+def photo_delete(request: HttpRequest, photo_id: Id) -> Status[None]:
+    user = acting_user(request)
+    photo = selectors.photo_get(user=user, photo_id=photo_id, action=Action.WRITE)
+    photos.photo_delete(actor=user, photo=photo)
+    return Status(204, None)
+
+
+# --- Contacts ------------------------------------------------------------------------------
+
+CONTACT_FIELD_NAMES = {"pets": "pet_ids"}
+
+
+@router.get(
+    "/households/{household_id}/contacts",
+    response=responses({200: Page[ContactOut]}),
+    summary="A household's contacts",
+)
+def contact_list(request: HttpRequest, household_id: Id, page: Query[PageQuery]) -> dict[str, Any]:
+    contacts = selectors.contact_list(user=acting_user(request), household_id=household_id)
+    return paginate(contacts, page, order=("order", "id"))
+
+
+@router.post(
+    "/households/{household_id}/contacts",
+    response=responses({201: ContactOut}),
+    summary="Add a contact",
+)
+def contact_create(
+    request: HttpRequest, household_id: Id, payload: ContactCreate
+) -> Status[Contact]:
+    user = acting_user(request)
+    household = household_get(user=user, household_id=household_id)
+    fields = set_fields(payload)
+    try:
+        contact = services.contact_create(
+            actor=user, household=household, pet_ids=fields.pop("pet_ids", None), **fields
+        )
+    except ValidationError as exc:
+        raise fields_renamed(exc, CONTACT_FIELD_NAMES) from None
+    return Status(201, contact)
+
+
+@router.get("/contacts/{contact_id}", response=responses({200: ContactOut}), summary="A contact")
+def contact_detail(request: HttpRequest, contact_id: Id) -> Contact:
+    return selectors.contact_get(user=acting_user(request), contact_id=contact_id)
+
+
+@router.patch(
+    "/contacts/{contact_id}", response=responses({200: ContactOut}), summary="Change a contact"
+)
+def contact_update(request: HttpRequest, contact_id: Id, payload: ContactPatch) -> Contact:
+    user = acting_user(request)
+    contact = selectors.contact_get(user=user, contact_id=contact_id, action=Action.WRITE)
+    fields = set_fields(payload)
+    try:
+        return services.contact_update(
+            actor=user, contact=contact, pet_ids=fields.pop("pet_ids", None), **fields
+        )
+    except ValidationError as exc:
+        raise fields_renamed(exc, CONTACT_FIELD_NAMES) from None
+
+
+@router.delete("/contacts/{contact_id}", response=NO_CONTENT, summary="Delete a contact")
+def contact_delete(request: HttpRequest, contact_id: Id) -> Status[None]:
+    user = acting_user(request)
+    contact = selectors.contact_get(user=user, contact_id=contact_id, action=Action.WRITE)
+    services.contact_delete(actor=user, contact=contact)
+    return Status(204, None)
+
+
+# --- Notes ---------------------------------------------------------------------------------
+
+
+@router.get(
+    "/pets/{pet_id}/notes", response=responses({200: Page[NoteOut]}), summary="A pet's notes"
+)
+def note_list(request: HttpRequest, pet_id: Id, filters: Query[NoteFilters]) -> dict[str, Any]:
+    """Pinned first, then the most recently changed; ``q`` searches title and text."""
+    user = acting_user(request)
+    pet = selectors.pet_get(user=user, pet_id=pet_id)
+    notes = selectors.note_list(user=user, pet=pet, query=_query_text(filters.q))
+    return paginate(notes, filters, order=("-pinned", "-updated_at", "-id"))
+
+
+@router.post("/pets/{pet_id}/notes", response=responses({201: NoteOut}), summary="Add a note")
+def note_create(request: HttpRequest, pet_id: Id, payload: NoteCreate) -> Status[Note]:
+    user = acting_user(request)
+    pet = selectors.pet_get(user=user, pet_id=pet_id, action=Action.WRITE)
+    return Status(201, services.note_create(actor=user, pet=pet, **set_fields(payload)))
+
+
+@router.get("/notes/{note_id}", response=responses({200: NoteOut}), summary="A note")
+def note_detail(request: HttpRequest, note_id: Id) -> Note:
+    return selectors.note_get(user=acting_user(request), note_id=note_id)
+
+
+@router.patch("/notes/{note_id}", response=responses({200: NoteOut}), summary="Change a note")
+def note_update(request: HttpRequest, note_id: Id, payload: NotePatch) -> Note:
+    user = acting_user(request)
+    note = selectors.note_get(user=user, note_id=note_id, action=Action.WRITE)
+    return services.note_update(actor=user, note=note, **set_fields(payload))
+
+
+@router.delete("/notes/{note_id}", response=NO_CONTENT, summary="Delete a note")
+def note_delete(request: HttpRequest, note_id: Id) -> Status[None]:
+    user = acting_user(request)
+    note = selectors.note_get(user=user, note_id=note_id, action=Action.WRITE)
+    services.note_delete(actor=user, note=note)
+    return Status(204, None)

@@ -6,8 +6,10 @@ households raises ``Http404``; a role too low for ``action`` raises ``Permission
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from pawfile.accounts.models import Household, User
@@ -53,6 +55,13 @@ def pet_search(*, user: User, query: str) -> QuerySet[Pet]:
     )
 
 
+def pets_with_primary_photo(pets: QuerySet[Pet]) -> QuerySet[Pet]:
+    """``pets`` with ``primary_photos`` (a list of zero or one photo) prefetched on each."""
+    return pets.prefetch_related(
+        Prefetch("photos", queryset=Photo.objects.filter(is_primary=True), to_attr="primary_photos")
+    )
+
+
 def household_role(*, user: User, household_id: int) -> str | None:
     if not user.is_authenticated:
         return None
@@ -63,9 +72,33 @@ def household_role(*, user: User, household_id: int) -> str | None:
     )
 
 
-def contact_list(*, user: User, household_id: int) -> QuerySet[Contact]:
+def household_list_with_role(*, user: User) -> QuerySet[Household]:
+    """The user's households, oldest membership first, each with the user's ``role``."""
+    if not user.is_authenticated:
+        return Household.objects.none()
+    return (
+        Household.objects.filter(memberships__user=user)
+        .annotate(role=F("memberships__role"))
+        .order_by("memberships__joined_at", "pk")
+    )
+
+
+def household_get(*, user: User, household_id: int, action: Action = Action.VIEW) -> Household:
+    """The household if ``user`` may ``action`` in it, with ``current_role`` set on it."""
+    role = household_role(user=user, household_id=household_id)
+    _check(role, action)
+    household = Household.objects.get(pk=household_id)
+    household.current_role = role  # type: ignore[attr-defined]
+    return household
+
+
+def contact_list(*, user: User, household_id: int, pet_id: int | None = None) -> QuerySet[Contact]:
+    """The household's contacts in their order (only those linked to ``pet_id`` if given)."""
     _check(household_role(user=user, household_id=household_id), Action.VIEW)
-    return Contact.objects.filter(household_id=household_id).prefetch_related("pets")
+    contacts = Contact.objects.filter(household_id=household_id).prefetch_related("pets")
+    if pet_id is not None:
+        contacts = contacts.filter(pets=pet_id)
+    return contacts
 
 
 def contact_get(*, user: User, contact_id: int, action: Action = Action.VIEW) -> Contact:
@@ -83,6 +116,7 @@ def contact_get(*, user: User, contact_id: int, action: Action = Action.VIEW) ->
 
 def note_list(*, user: User, pet: Pet, query: str = "") -> QuerySet[Note]:
     """Notes of a pet the user may see, pinned first; ``query`` searches title and text."""
+    pet_get(user=user, pet_id=pet.pk)
     notes = Note.objects.filter(pet=pet).select_related("author")
     query = query.strip()
     if query:
@@ -103,4 +137,19 @@ def photo_get(*, user: User, photo_id: int, action: Action = Action.VIEW) -> Pho
     if photo is None:
         raise Http404
     pet_get(user=user, pet_id=photo.pet_id, action=action)
+    return photo
+
+
+def photo_list(*, user: User, pet: Pet) -> QuerySet[Photo]:
+    """Photos of a pet the user may see, primary first, then newest."""
+    pet_get(user=user, pet_id=pet.pk)
+    return Photo.objects.filter(pet=pet)
+
+
+def photo_get_by_key(*, user: User, key: uuid.UUID) -> Photo:
+    """The photo with ``key`` if the user may see its pet (``Http404`` otherwise)."""
+    photo = Photo.objects.filter(key=key).first()
+    if photo is None:
+        raise Http404
+    pet_get(user=user, pet_id=photo.pet_id)
     return photo
