@@ -54,7 +54,7 @@ pytest-services: $(VENV)/.installed-dev  ## the same suite on PostgreSQL + Redis
 	$(BIN)/pytest -n 2 -q
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache

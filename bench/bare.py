@@ -1,6 +1,6 @@
 """A WSGI app that replays recorded responses: the floor the real server is measured against.
 
-``bench/http.py`` fetches each endpoint once from the real server, writes the status line,
+``bench/web.py`` fetches each endpoint once from the real server, writes the status line,
 headers and body to a JSON file and serves this module with the same granian settings. The
 difference between the two is the cost of Django and Pawfile; what both share (granian,
 the WSGI bridge, the network stack) is the floor.

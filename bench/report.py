@@ -3,7 +3,7 @@
     .venv/bin/python bench/report.py [--cold 20] [--warm 200] [--server-threads 2]
 
 Steps: migrate a fresh data directory in a temporary folder (embedded mode, as
-``bench/http.py`` does); make a user with a dog that has a photo and a dozen health records
+``bench/web.py`` does); make a user with a dog that has a photo and a dozen health records
 of every kind; time the report in this process, cold (the pet's revision is bumped before
 each run, so every run misses the cache and compiles) and warm (served from the cache);
 then start ``pawfile web`` on a free 127.0.0.1 port, sign in with a session cookie and time
@@ -24,9 +24,6 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
-# Run as a script, this folder is first on sys.path and its http.py would shadow the
-# standard library's ``http`` package (Django imports it); take the folder off.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 if str(REPO_DIR) not in sys.path:
     sys.path.insert(0, str(REPO_DIR))
 
@@ -51,8 +48,8 @@ TIME_BUDGET = 300.0  # seconds for all timed loops together; a loop stops early 
 
 
 def http_helpers() -> ModuleType:
-    """``bench/http.py`` (server start/stop, environment, migrations), loaded by path."""
-    spec = importlib.util.spec_from_file_location("pawfile_bench_http", BENCH_DIR / "http.py")
+    """``bench/web.py`` (server start/stop, environment, migrations), loaded by path."""
+    spec = importlib.util.spec_from_file_location("pawfile_bench_web", BENCH_DIR / "web.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there

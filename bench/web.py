@@ -1,6 +1,6 @@
 """HTTP benchmark: Pawfile's real server against a bare WSGI app on the same granian settings.
 
-    .venv/bin/python bench/http.py [--duration 10] [--threads 2] [--connections 16]
+    .venv/bin/python bench/web.py [--duration 10] [--threads 2] [--connections 16]
                                    [--endpoint /health --endpoint /] [--server-threads 8]
 
 Steps: migrate a fresh data directory in a temporary folder; start ``pawfile web`` (granian
@@ -15,17 +15,7 @@ process groups) and the temporary folder are removed on exit, including on Ctrl-
 migrates or loads a real database; the embedded mode (SQLite, in-memory cache) is measured.
 """
 
-# ruff: noqa: E402 - the standard library is imported after the sys.path fix below
-
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-BENCH_DIR = Path(__file__).resolve().parent
-# Run as a script, this folder is first on sys.path and this file would shadow the standard
-# library's ``http`` package; take the folder off before importing it.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
 
 import argparse
 import base64
@@ -38,6 +28,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -327,8 +318,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                 recorded[path] = record(port, path)
             results += measure(args, port, "pawfile")
 
-        # The bare app gets a folder of its own on PYTHONPATH: this folder holds http.py,
-        # which would shadow the standard library inside the server.
+        # The bare app gets a folder of its own on PYTHONPATH, with nothing else in it.
         app_dir = work / "bare"
         app_dir.mkdir()
         shutil.copy(BENCH_DIR / "bare.py", app_dir / "bare.py")
