@@ -33,6 +33,9 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
