@@ -79,8 +79,12 @@ def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
 
 
 def _consumer(*, threads: int, scheduler: bool) -> Any:
+    """A Huey consumer that knows every app's tasks (``<app>.tasks`` modules are imported:
+    a task name missing from the registry would make the worker drop the message)."""
+    from django.utils.module_loading import autodiscover_modules
     from huey.contrib.djhuey import HUEY
 
+    autodiscover_modules("tasks")
     return HUEY.create_consumer(
         workers=threads, worker_type="thread", periodic=scheduler, check_worker_health=True
     )

@@ -72,7 +72,25 @@ def _media_root(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def _cache_reset() -> None:
+def response_close(response) -> None:
+    """Close a (streamed) test response without the end-of-request hook.
+
+    ``response.close()`` fires ``request_finished``, whose connection clean-up closes the
+    database connection a test transaction is using on PostgreSQL; the test client silences
+    that hook during its own requests, and so does this.
+    """
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+def cache_reset() -> None:
+    """Empty this test worker's cache keys (never FLUSHDB: workers share one Redis)."""
     backend = type(cache).__name__
     if backend == "RedisCache":
         client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
@@ -86,4 +104,4 @@ def _cache_reset() -> None:
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     """Rate-limit counters and cached pages never leak from one test to the next."""
-    _cache_reset()
+    cache_reset()

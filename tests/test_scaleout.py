@@ -85,20 +85,19 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, object]]:
     try:
         subprocess.run([PAWFILE, "migrate"], env=env, check=True, capture_output=True, timeout=180)
         for port in ports:
+            log = (tmp_path / f"web-{port}.log").open("wb")
             processes.append(
                 subprocess.Popen(
                     [PAWFILE, "web", "--bind", f"127.0.0.1:{port}", "--threads", "2"],
                     env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
             )
+        log = (tmp_path / "worker.log").open("wb")
         processes.append(
             subprocess.Popen(
-                [PAWFILE, "worker", "--scheduler"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                [PAWFILE, "worker", "--scheduler"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
         )
         urls = [f"http://127.0.0.1:{port}" for port in ports]

@@ -11,7 +11,7 @@ import pytest
 
 from pawfile.health import services
 from pawfile.health.models import Attachment, HealthRecord
-from tests.conftest import Cast
+from tests.conftest import Cast, response_close
 from tests.health.samples import days, minimal_pdf, upload
 
 ROLES = ["alice", "bob", "carol", "charlie", None]  # owner, caretaker, viewer, stranger, anonymous
@@ -104,7 +104,7 @@ def test_health_access_table(cast: Cast, pet, world: World, endpoint: str, who: 
         assert EFFECT[endpoint](world) is (ROLES[who] in WRITERS)
     if endpoint == "download" and response.status_code == 200:
         assert b"".join(response.streaming_content) == minimal_pdf()
-        response.close()
+        response_close(response)
     elif ROLES[who] in ("charlie", None):
         # Nothing of the record leaks to people outside the household.
         assert "Secret-Rabies" not in response.content.decode()

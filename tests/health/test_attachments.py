@@ -12,7 +12,7 @@ from PIL import Image
 from pawfile.health import services
 from pawfile.health.models import Attachment, HealthRecord
 from pawfile.health.views import content_disposition, download_filename
-from tests.conftest import Cast
+from tests.conftest import Cast, response_close
 from tests.health.samples import HOSTILE, minimal_pdf, png_bytes, stored_files, upload
 
 REASONS = {
@@ -39,7 +39,7 @@ def _attach(client, record: HealthRecord, name: str, data: bytes, content_type: 
 def _download(client, attachment: Attachment) -> tuple[int, bytes, dict[str, str]]:
     response = client.get(f"/attachments/{attachment.pk}/download/")
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
+    response_close(response)
     return response.status_code, body, dict(response.headers)
 
 
