@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.core.cache import cache
 from django.test import Client
 
 from pawfile.accounts import services
@@ -91,14 +90,16 @@ def response_close(response) -> None:
 
 def cache_reset() -> None:
     """Empty this test worker's cache keys (never FLUSHDB: workers share one Redis)."""
-    backend = type(cache).__name__
-    if backend == "RedisCache":
-        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-        prefix = cache.key_prefix
-        for key in client.scan_iter(f"{prefix}*"):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]  # the backend itself, not the connection proxy
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        for key in client.scan_iter(f"{backend.key_prefix}*"):
             client.delete(key)
     else:
-        cache.clear()
+        backend.clear()
 
 
 @pytest.fixture(autouse=True)
