@@ -102,9 +102,13 @@ def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthR
     record = HealthRecord(pet=pet, kind=kind, created_by=actor)
     fields.setdefault("date", timezone.localdate())
     _apply(record, kind, fields)
-    record.full_clean()
-    record.save()
-    pet_revision_bump(pet.pk)
+    # pet and author were just loaded: no need for full_clean to look them up again
+    record.full_clean(exclude=["pet", "created_by"])
+    with transaction.atomic():
+        record.save()
+        pet_revision_bump(pet.pk)
+    # A new record has no attachments: spare readers of the result a query.
+    record._prefetched_objects_cache = {"attachments": Attachment.objects.none()}  # type: ignore[attr-defined]
     return record
 
 
