@@ -1,0 +1,189 @@
+"""Measuring helpers for the benchmarks: CPU time from ``/proc`` and in-process profiles.
+
+Loaded by ``bench/api.py``; not part of the product.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import shutil
+import statistics
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stats() -> dict[int, list[str]]:
+    """``/proc/<pid>/stat`` fields after the command name, by pid."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        stats[int(entry.name)] = text[text.rindex(")") + 2 :].split()
+    return stats
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU time used so far by the server this process started (its whole session)."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    stats = _proc_stats()
+    me = os.getpid()
+    # Fields after the name: state, ppid, pgrp, session, ..., utime (index 11), stime (12).
+    leaders = {pid for pid, f in stats.items() if int(f[1]) == me and int(f[3]) == pid}
+    if not leaders:
+        return None
+    ticks = sum(int(f[11]) + int(f[12]) for f in stats.values() if int(f[3]) in leaders)
+    return ticks / TICKS
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU time all cores spent busy since boot (not idle, not waiting on I/O)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    values = [int(v) for v in fields[:8]]
+    return (sum(values) - values[3] - values[4]) / TICKS
+
+
+def load_line() -> str:
+    """What ``uptime`` says (the load averages), or ``-`` where it cannot be read."""
+    if shutil.which("uptime"):
+        done = subprocess.run(["uptime"], capture_output=True, text=True, timeout=10, check=False)
+        if done.stdout.strip():
+            return done.stdout.strip()
+    loadavg = Path("/proc/loadavg")
+    return loadavg.read_text().strip() if loadavg.exists() else "-"
+
+
+# --- Load ------------------------------------------------------------------------------------
+
+
+# --- Profile (in this process, Django's test client) -----------------------------------------
+
+
+def _component(filename: str, name: str) -> str:
+    """Which package a profiled function belongs to."""
+    if filename == "~":  # a built-in: named by its type or module
+        if "sqlite3" in name:
+            return "sqlite3 (C)"
+        return "built-ins"
+    if "site-packages/" in filename:
+        return filename.split("site-packages/", 1)[1].split("/", 1)[0]
+    if "/pawfile/" in filename:
+        parts = filename.rsplit("/pawfile/", 1)[1].split("/")
+        return "pawfile." + parts[0].removesuffix(".py")
+    return "stdlib"
+
+
+def _where(filename: str, line: int, name: str) -> str:
+    for marker in ("site-packages/", "/pawfile/"):
+        if marker in filename:
+            filename = ("pawfile/" if marker == "/pawfile/" else "") + filename.rsplit(marker, 1)[1]
+            break
+    else:
+        filename = Path(filename).name
+    return name if filename == "~" else f"{filename}:{line}({name})"
+
+
+WRAPPER_SHARE = 0.75  # functions with more of the total than this are the request's wrappers
+
+
+def profile_report(stats: pstats.Stats, requests: int, top: int = 18) -> str:
+    """Own time by package, then the costliest functions by own and total time, per request."""
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    by_package: dict[str, float] = defaultdict(float)
+    total = 0.0
+    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in raw.items():
+        by_package[_component(filename, name)] += own
+        total += own
+    ms = 1000 / requests
+    out = [f"  own time by package, ms per request (total {total * ms:.2f} ms under cProfile):"]
+    for package, own in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]:
+        out.append(f"    {own * ms:7.3f}  {100 * own / total:4.1f}%  {package}")
+    for title, index in (("own time", 2), ("total time with callees, below the handler chain", 3)):
+        out.append(f"  top functions by {title}: ms/request, calls/request")
+        # The middleware and handler chain wraps everything; what it calls is more telling.
+        ranked = sorted(
+            (kv for kv in raw.items() if kv[1][index] < WRAPPER_SHARE * total),
+            key=lambda kv: -kv[1][index],
+        )[:top]
+        for (filename, line, name), values in ranked:
+            calls = values[1] / requests
+            where = _where(filename, line, name)
+            out.append(f"    {values[index] * ms:7.3f}  {calls:6.1f}  {where}")
+    return "\n".join(out)
+
+
+def profile(
+    env: dict[str, str],
+    work: Path,
+    pet_id: int,
+    requests: int,
+    endpoints: Sequence[Any],
+    login: dict[str, str],
+    body: dict[str, Any],
+) -> str:
+    """Time then profile ``requests`` of each endpoint through Django's test client."""
+    os.environ.update(env)
+    os.chdir(work)  # as the servers run: no .env file of the checkout is read
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client()
+    answer = client.post(
+        "/_allauth/app/v1/auth/login",
+        login,
+        content_type="application/json",
+    )
+    token = answer.json()["meta"]["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    out = []
+    for endpoint in endpoints:
+        path = endpoint.path.format(pet_id=pet_id)
+
+        def one(endpoint: Any = endpoint, path: str = path) -> None:
+            if endpoint.method == "GET":
+                response = client.get(path, headers=headers)
+            else:
+                response = client.post(path, body, content_type="application/json", headers=headers)
+            assert response.status_code == endpoint.status, response.content[:300]
+
+        for _ in range(20):
+            one()  # warm: imports, URL resolver, prepared statements
+        samples = []
+        cpu_start = time.process_time()
+        for _ in range(requests):
+            start = time.perf_counter()
+            one()
+            samples.append((time.perf_counter() - start) * 1000)
+        cpu_ms = (time.process_time() - cpu_start) * 1000 / requests
+        samples.sort()
+        out.append(
+            f"{endpoint.method} {path}: {requests} requests in this process, no profiler: "
+            f"median {statistics.median(samples):.2f} ms, "
+            f"p95 {samples[int(0.95 * len(samples)) - 1]:.2f} ms, CPU {cpu_ms:.2f} ms a request "
+            f"(≈ {1000 / cpu_ms:.0f} req/s per core without the HTTP server)"
+        )
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            one()
+        profiler.disable()
+        out.append(profile_report(pstats.Stats(profiler), requests))
+        out.append("")
+    return "\n".join(out)
