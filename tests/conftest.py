@@ -7,7 +7,9 @@ household of his own. All have verified emails and the password ``PASSWORD``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -100,6 +102,28 @@ def cache_reset() -> None:
             client.delete(key)
     else:
         backend.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stray_connections_closed(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Before the test database is dropped, end PostgreSQL sessions other threads left open.
+
+    The browser tests' live server answers keep-alive connections in daemon threads; one may
+    still hold a database session when the run ends, and PostgreSQL refuses to drop a
+    database in use.
+    """
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor != "postgresql":
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture(autouse=True)

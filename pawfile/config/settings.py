@@ -161,7 +161,11 @@ DATABASES: dict[str, dict[str, Any]]
 if DATABASE_URL:
     DATABASES = {
         "default": dict(
-            dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+            # Under test, the live server's request threads must not keep connections
+            # open across keep-alive requests, or the test database cannot be dropped.
+            dj_database_url.parse(
+                DATABASE_URL, conn_max_age=0 if TESTING else 60, conn_health_checks=True
+            )
         )
     }
 else:
