@@ -187,3 +187,46 @@ def profile(
         out.append(profile_report(pstats.Stats(profiler), requests))
         out.append("")
     return "\n".join(out)
+
+
+# --- Table -----------------------------------------------------------------------------------
+
+
+def _cores(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.4f}"
+
+
+def table(results: Sequence[Any]) -> str:
+    """The results as a Markdown table (``Result`` rows of ``bench/api.py``)."""
+    bare = {r.endpoint.name: r.rps for r in results if r.server == "bare"}
+    header = (
+        "endpoint", "server", "req/s", "p50 ms", "p95 ms", "p99 ms", "ratio to bare",
+        "server CPU", "req/s per server core", "other CPU", "target",
+    )  # fmt: skip
+    rows = [header]
+    for r in results:
+        base = bare.get(r.endpoint.name)
+        per_core = r.rps_per_core
+        rows.append(
+            (
+                r.endpoint.name, f"{r.server} t={r.threads}", f"{r.rps:.0f}", f"{r.p50_ms:.2f}",
+                f"{r.p95_ms:.2f}", f"{r.p99_ms:.2f}", _ratio(r.rps / base) if base else "-",
+                _cores(r.server_cores), "-" if per_core is None else f"{per_core:.0f}",
+                _cores(r.other_cores), r.verdict(),
+            )
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            c.ljust(widths[i]) if i in (0, 1, 10) else c.rjust(widths[i]) for i, c in enumerate(row)
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+        if n == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    notes = [f"{r.server} t={r.threads} {r.endpoint.name}: {r.errors}" for r in results if r.errors]
+    return "\n".join([*lines, "", *notes] if notes else lines)
