@@ -103,6 +103,12 @@ def _ownership_pass(*, household: Household, owner: Membership) -> Membership:
     return heir
 
 
+DATABASE_SESSION_ENGINES = (
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+)
+
+
 def user_sessions_purge(*, user_id: int) -> int:
     """Delete stored web sessions that still name ``user_id``; returns how many.
 
@@ -111,10 +117,12 @@ def user_sessions_purge(*, user_id: int) -> int:
     is gone they sign nobody in, but they still hold the old user id, so they are removed
     too. This reads every live session, so it runs in the background after the deletion.
     """
+    from importlib import import_module
+
     from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.models import Session
 
-    if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+    if settings.SESSION_ENGINE not in DATABASE_SESSION_ENGINES:
         return 0
     live = Session.objects.filter(expire_date__gt=timezone.now())
     keys = [
@@ -122,7 +130,10 @@ def user_sessions_purge(*, user_id: int) -> int:
         for session in live.iterator(chunk_size=2000)
         if session.get_decoded().get(SESSION_KEY) == str(user_id)
     ]
-    return Session.objects.filter(session_key__in=keys).delete()[0]
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    for key in keys:  # through the engine, so a cached copy goes too
+        store.delete(key)
+    return len(keys)
 
 
 def _farewell(user: User, fates: list[HouseholdFate]) -> tuple[str, str]:

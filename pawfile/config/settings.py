@@ -233,7 +233,15 @@ else:
     }
 PAWFILE_WORKER_THREADS = env.int("PAWFILE_WORKER_THREADS", 2, minimum=1)
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# With Redis, sessions are read from the shared cache and written through to the database:
+# every request and every JWT check (stateful validation reads the session) skips a query.
+# Embedded mode keeps plain database sessions: its in-process cache is not shared between
+# processes, and a revoked session must end everywhere at once.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_AGE = env.int("PAWFILE_SESSION_AGE", 14 * 24 * 3600, minimum=300)
 
 # --- Auth -----------------------------------------------------------------------------------
