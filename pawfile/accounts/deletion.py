@@ -30,8 +30,8 @@ from django.utils.translation import gettext as _
 from pawfile.accounts import services
 from pawfile.accounts.choices import Role
 from pawfile.accounts.models import Household, Membership, User
+from pawfile.lib.storage import files_delete_on_commit
 from pawfile.lib.tasks import enqueue_on_commit
-from pawfile.pets.photos import photo_files_delete
 
 
 class Outcome(StrEnum):
@@ -176,7 +176,7 @@ def account_delete(*, user: User) -> list[HouseholdFate]:
         Authenticator.objects.filter(user=user).delete()
         EmailAddress.objects.filter(user=user).delete()
         user.delete()
-        transaction.on_commit(lambda: photo_files_delete([], extra=names))
+        files_delete_on_commit(names)
         from pawfile.accounts.tasks import account_deleted_email_send, account_sessions_purge
 
         enqueue_on_commit(account_sessions_purge, user_id)

@@ -48,6 +48,7 @@ from pawfile.accounts import selectors as account_selectors
 from pawfile.accounts.models import DataExport, DataExportStatus, Invitation, User
 from pawfile.health import selectors as health_selectors
 from pawfile.health.choices import OPTIONAL_FIELDS
+from pawfile.lib.storage import files_delete_on_commit
 from pawfile.lib.tasks import enqueue_on_commit
 from pawfile.pets import selectors as pet_selectors
 from pawfile.pets import services as pet_services
@@ -249,7 +250,7 @@ def data_export_request(*, user: User, language: str = "") -> DataExport:
         )
         export = DataExport.objects.create(user=user, language=language[:8])
         names = [name for _pk, name in superseded if name]
-        transaction.on_commit(lambda: _files_delete(names))
+        files_delete_on_commit(names)
         from pawfile.accounts.tasks import data_export_build
 
         enqueue_on_commit(data_export_build, export.pk)
@@ -430,11 +431,6 @@ def data_export_take(*, export: DataExport) -> DeleteOnClose:
 
 
 # --- Clean-up ----------------------------------------------------------------------------------
-
-
-def _files_delete(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def data_exports_expire(*, now: datetime | None = None) -> int:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from pawfile.accounts.choices import InvitationStatus, Role
 from pawfile.accounts.models import Household, Invitation, Membership, User
 from pawfile.accounts.selectors import membership_for
+from pawfile.lib.storage import files_delete_on_commit
 from pawfile.lib.tasks import enqueue_on_commit
 
 INVITATION_SALT = "pawfile.accounts.invitation"
@@ -85,20 +86,13 @@ def household_delete(*, household: Household) -> None:
 
     No permission check: callers decide (the last member leaving, an account deletion).
     """
-    from pawfile.health.models import Attachment
-    from pawfile.pets.models import Photo
-    from pawfile.pets.photos import photo_files_delete
+    from pawfile.pets.models import Pet
+    from pawfile.pets.photos import pets_file_names
 
     with transaction.atomic():
-        photos = list(Photo.objects.filter(pet__household=household))
-        names = [
-            str(name)
-            for name in Attachment.objects.filter(record__pet__household=household).values_list(
-                "file", flat=True
-            )
-        ]
+        names = pets_file_names(Pet.objects.filter(household=household))
         household.delete()
-        transaction.on_commit(lambda: photo_files_delete(photos, extra=names))
+        files_delete_on_commit(names)
 
 
 def household_rename(*, household: Household, actor: User, name: str) -> Household:

@@ -22,6 +22,7 @@ from pawfile.accounts.permissions import Action
 from pawfile.health import selectors
 from pawfile.health.choices import FIELDS, REQUIRED, Kind
 from pawfile.health.models import Attachment, HealthRecord
+from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors as pet_selectors
 from pawfile.pets.models import Pet
 from pawfile.pets.services import pet_revision_bump
@@ -129,7 +130,7 @@ def record_delete(*, actor: User, record: HealthRecord) -> None:
     names = [str(a.file.name) for a in record.attachments.all()]
     with transaction.atomic():
         record.delete()
-        transaction.on_commit(lambda: _files_delete(names))
+        files_delete_on_commit(names)
     pet_revision_bump(record.pet_id)
 
 
@@ -180,12 +181,5 @@ def attachment_delete(*, actor: User, attachment: Attachment) -> None:
     pet_id = attachment.record.pet_id
     with transaction.atomic():
         attachment.delete()
-        transaction.on_commit(lambda: _files_delete([name]))
+        files_delete_on_commit([name])
     pet_revision_bump(pet_id)
-
-
-def _files_delete(names: list[str]) -> None:
-    from django.core.files.storage import default_storage
-
-    for name in names:
-        default_storage.delete(name)

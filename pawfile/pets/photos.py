@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import IO
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import QuerySet
 
 from pawfile.accounts.models import User
 from pawfile.accounts.permissions import Action
 from pawfile.lib.images import CropBox, image_encode, image_open, image_square
+from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors
 from pawfile.pets.choices import PHOTO_SIZES, PhotoVariant
 from pawfile.pets.models import Pet, Photo
@@ -81,18 +84,24 @@ def photo_delete(*, actor: User, photo: Photo) -> None:
             successor = Photo.objects.filter(pet_id=photo.pet_id).order_by("-created_at").first()
             if successor is not None:
                 Photo.objects.filter(pk=successor.pk).update(is_primary=True)
-        transaction.on_commit(lambda: photo_files_delete([photo]))
+        files_delete_on_commit(photo_file_names([photo]))
     pet_revision_bump(photo.pet_id)
 
 
-def photo_files_delete(photos: list[Photo], extra: list[str] | None = None) -> None:
-    """Remove stored files of deleted photos (and other stored names in ``extra``)."""
-    for photo in photos:
-        for variant in PHOTO_SIZES:
-            for fmt in FORMATS:
-                default_storage.delete(photo.path(variant, fmt))
-    for name in extra or []:
-        default_storage.delete(name)
+def photo_file_names(photos: Iterable[Photo]) -> list[str]:
+    """Every stored file of these photos (each variant in each format)."""
+    return [
+        photo.path(variant, fmt) for photo in photos for variant in PHOTO_SIZES for fmt in FORMATS
+    ]
+
+
+def pets_file_names(pets: QuerySet[Pet]) -> list[str]:
+    """Every stored file of these pets: photo variants and health record attachments."""
+    from pawfile.health.models import Attachment
+
+    attachments = Attachment.objects.filter(record__pet__in=pets).values_list("file", flat=True)
+    photos = Photo.objects.filter(pet__in=pets)
+    return photo_file_names(photos) + [str(name) for name in attachments]
 
 
 def photo_url(photo: Photo, variant: str = "card", fmt: str = "webp") -> str:

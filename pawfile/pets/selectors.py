@@ -83,10 +83,17 @@ def household_list_with_role(*, user: User) -> QuerySet[Household]:
     )
 
 
-def household_get(*, user: User, household_id: int, action: Action = Action.VIEW) -> Household:
-    """The household if ``user`` may ``action`` in it, with ``current_role`` set on it."""
+def household_require(*, user: User, household_id: int, action: Action) -> str:
+    """The user's role in the household if it allows ``action``; 404 / 403 otherwise."""
     role = household_role(user=user, household_id=household_id)
     _check(role, action)
+    assert role is not None
+    return role
+
+
+def household_get(*, user: User, household_id: int, action: Action = Action.VIEW) -> Household:
+    """The household if ``user`` may ``action`` in it, with ``current_role`` set on it."""
+    role = household_require(user=user, household_id=household_id, action=action)
     household = Household.objects.get(pk=household_id)
     household.current_role = role  # type: ignore[attr-defined]
     return household
@@ -94,7 +101,7 @@ def household_get(*, user: User, household_id: int, action: Action = Action.VIEW
 
 def contact_list(*, user: User, household_id: int, pet_id: int | None = None) -> QuerySet[Contact]:
     """The household's contacts in their order (only those linked to ``pet_id`` if given)."""
-    _check(household_role(user=user, household_id=household_id), Action.VIEW)
+    household_require(user=user, household_id=household_id, action=Action.VIEW)
     contacts = Contact.objects.filter(household_id=household_id).prefetch_related("pets")
     if pet_id is not None:
         contacts = contacts.filter(pets=pet_id)

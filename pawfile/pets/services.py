@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pawfile.accounts.models import Household, User
-from pawfile.accounts.permissions import Action, role_allows
+from pawfile.accounts.permissions import Action
 from pawfile.lib.richtext import html_sanitize, html_to_text
+from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors
 from pawfile.pets.models import Contact, Note, Pet
 from pawfile.pets.validators import validate_microchip
@@ -72,13 +73,7 @@ def _pet_apply(pet: Pet, fields: dict[str, Any]) -> None:
 
 def pet_create(*, actor: User, household: Household, **fields: Any) -> Pet:
     """Add a pet to ``household`` (owner or caretaker)."""
-    role = selectors.household_role(user=actor, household_id=household.pk)
-    if role is None:
-        from django.http import Http404
-
-        raise Http404
-    if not role_allows(role, Action.WRITE):
-        raise PermissionDenied
+    selectors.household_require(user=actor, household_id=household.pk, action=Action.WRITE)
     pet = Pet(household=household)
     _pet_apply(pet, fields)
     _save_validated(pet)
@@ -96,16 +91,13 @@ def pet_update(*, actor: User, pet: Pet, **fields: Any) -> Pet:
 
 def pet_delete(*, actor: User, pet: Pet) -> None:
     """Delete a pet with its records, notes and files (owner only)."""
-    from pawfile.pets.photos import photo_files_delete
+    from pawfile.pets.photos import pets_file_names
 
     pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.PET_DELETE)
     with transaction.atomic():
-        photos = list(pet.photos.all())
-        attachments = [
-            str(a.file.name) for r in pet.health_records.all() for a in r.attachments.all()
-        ]
+        names = pets_file_names(Pet.objects.filter(pk=pet.pk))
         pet.delete()
-        transaction.on_commit(lambda: photo_files_delete(photos, extra=attachments))
+        files_delete_on_commit(names)
 
 
 # --- Contacts ------------------------------------------------------------------------------
@@ -125,13 +117,7 @@ def _contact_pets(contact: Contact, pet_ids: list[int] | None) -> None:
 def contact_create(
     *, actor: User, household: Household, pet_ids: list[int] | None = None, **fields: Any
 ) -> Contact:
-    role = selectors.household_role(user=actor, household_id=household.pk)
-    if role is None:
-        from django.http import Http404
-
-        raise Http404
-    if not role_allows(role, Action.WRITE):
-        raise PermissionDenied
+    selectors.household_require(user=actor, household_id=household.pk, action=Action.WRITE)
     contact = Contact(household=household, **_only(fields, CONTACT_FIELDS))
     with transaction.atomic():
         _save_validated(contact)
