@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from pawfile.accounts import services
 from pawfile.accounts.choices import Role
 from pawfile.accounts.models import Household, Membership, User
+from pawfile.accounts.tokens import DATABASE_SESSION_ENGINES
 from pawfile.lib.storage import files_delete_on_commit
 from pawfile.lib.tasks import enqueue_on_commit
 
@@ -101,12 +102,6 @@ def _ownership_pass(*, household: Household, owner: Membership) -> Membership:
     Membership.objects.filter(pk=owner.pk).update(role=Role.CARETAKER)
     Membership.objects.filter(pk=heir.pk).update(role=Role.OWNER)
     return heir
-
-
-DATABASE_SESSION_ENGINES = (
-    "django.contrib.sessions.backends.db",
-    "django.contrib.sessions.backends.cached_db",
-)
 
 
 def user_sessions_purge(*, user_id: int) -> int:

@@ -8,13 +8,22 @@ each use. Pawfile adds two things:
 * an audience (``aud``) and issuer (``iss``) claim, checked on every access token, so a token
   minted for another service with the same key is refused;
 * refresh-token reuse detection: a rotated refresh token presented again means it was copied,
-  so the whole family (the session, every access and refresh token in it) is revoked.
+  so the whole family (the session, every access and refresh token in it) is revoked;
+* a cheaper stateful check. allauth reads and decodes the session, then loads the user, on
+  every call (two ORM queries, most of the cost of a small API call). Once a token's session
+  has been checked that way, what it yielded (session key, user id, the session's password
+  hash) is remembered in this process, keyed by the token's ``sid`` claim; later calls make
+  one hand-written SELECT that returns the user only while the session row exists and has not
+  expired, then check ``is_active`` and the password hash again. Nothing that can change is
+  remembered: logout, a password change, a revoked family or an expired session end the
+  token on its very next call, in every process.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import cache
 from typing import Any
 
 import jwt
@@ -23,13 +32,22 @@ from allauth.headless import app_settings
 from allauth.headless.tokens.strategies.jwt import JWTTokenStrategy
 from allauth.headless.tokens.strategies.jwt import internal as jwt_internal
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from pawfile.accounts.models import User
+from pawfile.lib import sqlrows
 
 log = logging.getLogger(__name__)
 
 ROTATED_KEY = "pawfile_rotated_refresh_tokens"
+# Size of each in-process memo below; a full one is emptied and refilled on later calls.
+CHECKED_MAX = 10_000
 
 
 def access_token_decode(token: str) -> dict[str, Any] | None:
@@ -37,8 +55,16 @@ def access_token_decode(token: str) -> dict[str, Any] | None:
 
     Refused: a bad signature, an algorithm other than the configured one (``none`` included),
     an expired token, a wrong audience or issuer, a refresh token, missing claims.
+
+    A token whose signature and claims were verified once is remembered (the result cannot
+    change: the same bytes verify the same way) until it expires; ``exp`` is checked on
+    every call.
     """
     config = jwt_internal._get_jwt_config()
+    key = (token, config.algorithm, settings.PAWFILE_JWT_AUDIENCE, settings.PAWFILE_BASE_URL)
+    payload = _verified.get(key)
+    if payload is not None:
+        return payload if payload["exp"] > time.time() else None
     try:
         payload = jwt.decode(
             token,
@@ -54,7 +80,24 @@ def access_token_decode(token: str) -> dict[str, Any] | None:
         return None
     if not all(isinstance(payload.get(k), str) for k in ("jti", "sub", "sid")):
         return None
+    if not isinstance(payload["exp"], int | float):
+        return None
+    if len(_verified) >= CHECKED_MAX:
+        _verified.clear()
+    _verified[key] = payload
     return payload
+
+
+# (token, algorithm, audience, issuer) -> its verified claims. Bounded like _checked.
+_verified: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+
+# A token's sid -> (session key, user id, the session's password hash), for sessions checked
+# the full way once. Bounded: emptied when full (each entry is re-learned on its next call).
+_checked: dict[str, tuple[str, int, str]] = {}
+DATABASE_SESSION_ENGINES = (
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+)
 
 
 def access_token_validate(token: str) -> tuple[AbstractBaseUser, dict[str, Any]] | None:
@@ -62,13 +105,52 @@ def access_token_validate(token: str) -> tuple[AbstractBaseUser, dict[str, Any]]
     payload = access_token_decode(token)
     if payload is None:
         return None
+    sid = payload["sid"]
+    known = _checked.get(sid)
+    if known is not None:
+        user = _session_user(*known)
+        if user is not None:
+            return user, payload
+        _checked.pop(sid, None)
     session = jwt_internal.get_token_session(payload)
     if session is None:
         return None
     user = jwt_internal.validate_token_user(payload, session)
     if user is None:
         return None
+    auth_hash = session.get(HASH_SESSION_KEY)
+    if settings.SESSION_ENGINE in DATABASE_SESSION_ENGINES and auth_hash and session.session_key:
+        if len(_checked) >= CHECKED_MAX:
+            _checked.clear()
+        _checked[sid] = (session.session_key, user.pk, auth_hash)
     return user, payload
+
+
+def _session_user(session_key: str, user_id: int, auth_hash: str) -> User | None:
+    """The user, if the session row still exists unexpired and the user may still sign in
+    with the password the session was opened with; one query."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    found = sqlrows.fetch(_session_user_sql(), [user_id, session_key, now])
+    if not found:
+        return None
+    user = sqlrows.columns(User, "u").instance(found[0])
+    assert isinstance(user, User)
+    if not user.is_active or not constant_time_compare(auth_hash, user.get_session_auth_hash()):
+        return None
+    return user
+
+
+@cache
+def _session_user_sql() -> str:
+    from django.contrib.sessions.models import Session
+
+    return (  # names are quoted by the connection, values are parameters
+        f"SELECT {sqlrows.columns(User, 'u').sql} FROM {sqlrows.table(User)} u"  # noqa: S608
+        f" WHERE {sqlrows.column(User, 'id', 'u')} = %s AND EXISTS (SELECT 1 FROM"
+        f" {sqlrows.table(Session)} s WHERE {sqlrows.column(Session, 'session_key', 's')} = %s"
+        f" AND {sqlrows.column(Session, 'expire_date', 's')} > %s)"
+    )
 
 
 def token_family_revoke(session: SessionBase, *, reason: str) -> None:

@@ -17,6 +17,7 @@ from pawfile.lib.api import (
     ratelimit_settings_check,
 )
 from pawfile.lib.etag import conditional_get
+from pawfile.lib.renderer import JSONRenderer
 from pawfile.pets.api import router as pets_router
 
 api = NinjaAPI(
@@ -36,6 +37,7 @@ api = NinjaAPI(
     auth=[BearerAuth(), SessionCsrfAuth()],
     urls_namespace="api",
     docs_url="/docs",
+    renderer=JSONRenderer(),
 )
 ratelimit_settings_check()
 install_error_handlers(api)

@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "pawfile.ops.middleware.SecurityHeadersMiddleware",
     "pawfile.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "pawfile.lib.apipath.BearerApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

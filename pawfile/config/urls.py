@@ -15,6 +15,8 @@ handler404 = "pawfile.accounts.views.error_404"
 handler500 = "pawfile.accounts.views.error_500"
 
 urlpatterns = [
+    # First: Django tries patterns in order, and API calls are the most frequent requests.
+    path("api/v1/", api.urls),
     path("", include("pawfile.ops.urls")),
     path("", include("pawfile.accounts.urls")),
     path("", include("pawfile.pets.urls")),
@@ -22,7 +24,6 @@ urlpatterns = [
     path("", include("pawfile.documents.urls")),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
-    path("api/v1/", api.urls),
     path("api/docs", partial(openapi_view, api=api), name="api_docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(settings.PAWFILE_ADMIN_PATH, admin.site.urls),

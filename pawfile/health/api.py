@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from pawfile.accounts.permissions import Action
 from pawfile.health import selectors, services
@@ -62,7 +62,12 @@ class AttachmentOut(Schema):
         return reverse("api:attachment_file", kwargs={"attachment_id": obj.pk})
 
 
-class RecordOut(Schema):
+class RecordOut(BaseModel):
+    """A plain pydantic model (validated in pydantic's core); built from a ``HealthRecord``
+    by ``_from_record``, which adds the due status and the attachments."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     pet_id: int
     kind: str
@@ -89,13 +94,20 @@ class RecordOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
 
-    @staticmethod
-    def resolve_due_status(obj: HealthRecord) -> str:
-        return str(due_status(obj.next_due).value)
+    @model_validator(mode="before")
+    @classmethod
+    def _from_record(cls, obj: Any) -> Any:
+        if not isinstance(obj, HealthRecord):
+            return obj
+        values = {name: getattr(obj, name) for name in RECORD_OUT_ATTRIBUTES}
+        values["due_status"] = str(due_status(obj.next_due).value)
+        values["attachments"] = list(obj.attachments.all())
+        return values
 
-    @staticmethod
-    def resolve_attachments(obj: HealthRecord) -> list[Attachment]:
-        return list(obj.attachments.all())
+
+RECORD_OUT_ATTRIBUTES = tuple(
+    name for name in RecordOut.model_fields if name not in ("due_status", "attachments")
+)
 
 
 class RecordPatch(InputSchema):

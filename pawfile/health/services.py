@@ -109,7 +109,9 @@ def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthR
         record.save()
         pet_revision_bump(pet.pk)
     # A new record has no attachments: spare readers of the result a query.
-    record._prefetched_objects_cache = {"attachments": Attachment.objects.none()}  # type: ignore[attr-defined]
+    none = Attachment.objects.none()
+    none._result_cache = []
+    record._prefetched_objects_cache = {"attachments": none}  # type: ignore[attr-defined]
     return record
 
 

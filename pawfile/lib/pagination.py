@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import hmac
 import json
+import operator
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -26,6 +27,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from ninja import Field as SchemaField
 from ninja import Schema
+from pydantic import BaseModel, ConfigDict
 
 from pawfile.lib.api import ApiError, optional
 
@@ -39,8 +41,14 @@ MAX_LIMIT = 100
 CURSOR_MAX_LENGTH = 1024
 
 
-class Page(Schema, Generic[T]):
-    """One page of a list; ``next`` is the cursor of the following page, ``null`` at the end."""
+class Page(BaseModel, Generic[T]):
+    """One page of a list; ``next`` is the cursor of the following page, ``null`` at the end.
+
+    A plain pydantic model (items may be ninja schemas or plain models): a handler can build
+    the page itself with ``Page[X].model_validate`` and ninja then only dumps it.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
 
     items: list[T]
     next: str | None
@@ -131,10 +139,17 @@ def paginate(queryset: QuerySet[M], page: PageQuery, *, order: Sequence[str]) ->
     rows = queryset.order_by(*order)
     if page.cursor:
         rows = rows.filter(_after(order, cursor_decode(page.cursor, order, queryset.model)))
-    found = list(rows[: page.limit + 1])
-    items = found[: page.limit]
+    return page_of(list(rows[: page.limit + 1]), page.limit, order, getattr)
+
+
+def page_of(
+    found: list[Any], limit: int, order: Sequence[str], get: Any = operator.getitem
+) -> dict[str, Any]:
+    """``{"items", "next"}`` from up to ``limit + 1`` rows read in ``order`` (the extra row
+    only says that there is a next page); ``get(row, name)`` reads a sort field of a row."""
+    items = found[:limit]
     next_cursor = None
-    if len(found) > page.limit:
+    if len(found) > limit:
         last = items[-1]
-        next_cursor = cursor_encode(order, [getattr(last, s.lstrip("-")) for s in order])
+        next_cursor = cursor_encode(order, [get(last, s.lstrip("-")) for s in order])
     return {"items": items, "next": next_cursor}

@@ -49,16 +49,22 @@ def ratelimit_hit(scope: str, key: str, rule: Rule) -> Decision:
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     count_key = f"rl:{scope}:{digest}"
     start_key = count_key + ":t"
-    used = 0
-    if not cache.add(count_key, 1, timeout=rule.seconds):
-        try:
+    try:
+        used = cache.incr(count_key)  # the usual case: one operation, plus reading the start
+    except ValueError:  # no window yet, or it just expired
+        used = 0
+    if used == 0 and not cache.add(count_key, 1, timeout=rule.seconds):
+        try:  # another request opened the window in between
             used = cache.incr(count_key)
-        except ValueError:  # the window expired between add and incr
+        except ValueError:
             used = 0
-    if used == 0:
-        cache.set(count_key, 1, timeout=rule.seconds)
+    if used <= 1:  # this hit opens the window
+        used = 1
+        # touch: a counter that expired between the existence check and INCR in Redis
+        # would otherwise be recreated without an expiry.
+        cache.touch(count_key, timeout=rule.seconds)
         cache.set(start_key, now, timeout=rule.seconds)
-        used, started = 1, now
+        started = now
     else:
         started = int(cache.get(start_key, now))
     reset = started + rule.seconds - now

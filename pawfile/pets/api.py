@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
+from pydantic import BaseModel, ConfigDict
 
 from pawfile.accounts.permissions import Action
 from pawfile.accounts.selectors import household_get
@@ -34,7 +35,7 @@ from pawfile.lib.api import (
     unset,
 )
 from pawfile.lib.images import CropBox
-from pawfile.lib.pagination import Page, PageQuery, paginate
+from pawfile.lib.pagination import Page, PageQuery, cursor_decode, page_of, paginate
 from pawfile.pets import photos, selectors, services
 from pawfile.pets.choices import PHOTO_SIZES, Sex, Size, Species, WeightUnit
 from pawfile.pets.models import Contact, Note, Pet, Photo
@@ -46,7 +47,12 @@ NO_CONTENT = responses({204: None})
 # --- Schemas -------------------------------------------------------------------------------
 
 
-class PetOut(Schema):
+class PetOut(BaseModel):
+    """A plain pydantic model (not a ninja ``Schema``): validated in pydantic's core, from a
+    ``Pet`` or from a row of ``selectors.pet_rows``."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     household_id: int
     role: str = Field(description="Your role in the pet's household.")
@@ -204,13 +210,22 @@ def _query_text(value: str) -> str:
 # --- Pets ----------------------------------------------------------------------------------
 
 
-@router.get("/pets", response=responses({200: Page[PetOut]}), summary="Your pets")
-def pet_list(request: HttpRequest, filters: Query[PetFilters]) -> dict[str, Any]:
+PetPage = Page[PetOut]
+
+
+@router.get("/pets", response=responses({200: PetPage}), summary="Your pets")
+def pet_list(request: HttpRequest, filters: Query[PetFilters]) -> BaseModel:
     """Pets of every household you belong to, by name; filter by household or text."""
-    pets = selectors.pet_search(user=acting_user(request), query=_query_text(filters.q))
-    if filters.household_id is not None:
-        pets = pets.filter(household_id=filters.household_id)
-    return paginate(pets, filters, order=("name", "id"))
+    order = ("name", "id")
+    after = cursor_decode(filters.cursor, order, Pet) if filters.cursor else None
+    rows = selectors.pet_rows(
+        user=acting_user(request),
+        household_id=filters.household_id,
+        query=_query_text(filters.q),
+        after=(after[0], after[1]) if after else None,
+        limit=filters.limit + 1,
+    )
+    return PetPage.model_validate(page_of(rows, filters.limit, order))
 
 
 @router.post("/pets", response=responses({201: PetOut}), summary="Add a pet")

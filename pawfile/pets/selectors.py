@@ -7,13 +7,16 @@ households raises ``Http404``; a role too low for ``action`` raises ``Permission
 from __future__ import annotations
 
 import uuid
+from functools import cache
 
 from django.core.exceptions import PermissionDenied
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from pawfile.accounts.models import Household, User
+from pawfile.accounts.models import Household, Membership, User
 from pawfile.accounts.permissions import Action, role_allows
+from pawfile.lib import sqlrows
 from pawfile.pets.models import Contact, Note, Pet, Photo
 
 
@@ -37,11 +40,88 @@ def pet_list(*, user: User, household: Household | None = None) -> QuerySet[Pet]
 
 
 def pet_get(*, user: User, pet_id: int, action: Action = Action.VIEW) -> Pet:
-    """The pet if ``user`` may ``action`` it; see the module docstring for the errors."""
-    pet = pet_list(user=user).filter(pk=pet_id).select_related("household").first()
-    _check(getattr(pet, "role", None), action)
-    assert pet is not None
-    return pet
+    """The pet if ``user`` may ``action`` it; see the module docstring for the errors.
+
+    The pet comes with ``role`` (the user's role in its household) and its household loaded,
+    from one hand-written SELECT (every pet page and endpoint passes here; see
+    :mod:`pawfile.lib.sqlrows`).
+    """
+    if not user.is_authenticated or not sqlrows.is_id(pet_id):
+        raise Http404
+    pet_columns = sqlrows.columns(Pet, "p")
+    household_columns = sqlrows.columns(Household, "h")
+    found = sqlrows.fetch(_pet_get_sql(), [pet_id, user.pk])
+    if not found:
+        raise Http404
+    row = found[0]
+    split = len(pet_columns)
+    _check(row[-1], action)
+    pet = pet_columns.instance(row[:split])
+    pet._state.fields_cache["household"] = household_columns.instance(row[split:-1])
+    pet.role = row[-1]  # type: ignore[attr-defined]
+    return pet  # type: ignore[return-value]
+
+
+@cache
+def _pet_get_sql() -> str:
+    c, t = sqlrows.column, sqlrows.table
+    pet, household = sqlrows.columns(Pet, "p").sql, sqlrows.columns(Household, "h").sql
+    return (  # names are quoted by the connection, values are parameters
+        f"SELECT {pet}, {household}, {c(Membership, 'role', 'm')} FROM {t(Pet)} p"  # noqa: S608
+        f" INNER JOIN {t(Household)} h ON {c(Household, 'id', 'h')} = {c(Pet, 'household', 'p')}"
+        f" INNER JOIN {t(Membership)} m"
+        f" ON {c(Membership, 'household', 'm')} = {c(Pet, 'household', 'p')}"
+        f" WHERE {c(Pet, 'id', 'p')} = %s AND {c(Membership, 'user', 'm')} = %s"
+    )
+
+
+def pet_rows(
+    *,
+    user: User,
+    limit: int,
+    household_id: int | None = None,
+    query: str = "",
+    after: tuple[str, int] | None = None,
+) -> list[dict[str, object]]:
+    """Up to ``limit`` of the user's pets, by name then id, as dicts of every ``Pet`` column
+    plus ``role``: only those of ``household_id`` if given, those whose name, breed or
+    microchip contains ``query`` (case-insensitive), those after ``(name, id)`` ``after``.
+
+    The same rows as ``pet_search(...).order_by("name", "id")``, from one hand-written
+    SELECT: this is the API's pet list (see :mod:`pawfile.lib.sqlrows`).
+    """
+    if not user.is_authenticated:
+        return []
+    pets = sqlrows.columns(Pet, "p")
+    name, pk = sqlrows.column(Pet, "name", "p"), sqlrows.column(Pet, "id", "p")
+    where = [f"{sqlrows.column(Membership, 'user', 'm')} = %s"]
+    params: list[object] = [user.pk]
+    if household_id is not None:
+        where.append(f"{sqlrows.column(Pet, 'household', 'p')} = %s")
+        params.append(household_id)
+    query = query.strip()
+    if query:
+        searched = [sqlrows.column(Pet, f, "p") for f in ("name", "breed", "microchip")]
+        where.append(
+            "(" + " OR ".join(f"UPPER({c}) LIKE UPPER(%s) ESCAPE '\\'" for c in searched) + ")"
+        )
+        params += [sqlrows.like_contains(query)] * len(searched)
+    if after is not None:
+        where.append(f"({name} > %s OR ({name} = %s AND {pk} > %s))")
+        params += [after[0], after[0], after[1]]
+    c, t = sqlrows.column, sqlrows.table
+    sql = (  # names are quoted by the connection, values are parameters
+        f"SELECT {pets.sql}, {c(Membership, 'role', 'm')} FROM {t(Pet)} p"  # noqa: S608
+        f" INNER JOIN {t(Membership)} m"
+        f" ON {c(Membership, 'household', 'm')} = {c(Pet, 'household', 'p')}"
+        f" WHERE {' AND '.join(where)} ORDER BY {name} ASC, {pk} ASC LIMIT %s"
+    )
+    params.append(limit)
+    split, connection = len(pets), connections[DEFAULT_DB_ALIAS]
+    return [
+        pets.as_dict(row[:split], connection) | {"role": row[split]}
+        for row in sqlrows.fetch(sql, params)
+    ]
 
 
 def pet_search(*, user: User, query: str) -> QuerySet[Pet]:

@@ -178,3 +178,62 @@ def test_session_key_rotates_at_login(cast: Cast) -> None:
     response = client.post("/accounts/login/", {"login": "alice@example.org", "password": PASSWORD})
     assert response.status_code == 302
     assert client.session.session_key != before
+
+
+# --- The remembered check: a token seen once is checked with one query, and nothing that can
+# change is remembered.
+
+
+def _used(tokens: dict) -> str:
+    """An access token that has been accepted once (its session check is now remembered)."""
+    token = tokens["access_token"]
+    assert me(Client(), token) == 200
+    return token
+
+
+def test_second_call_checks_the_token_with_one_query(cast: Cast, tokens: dict) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token = _used(tokens)
+    with CaptureQueriesContext(connection) as queries:
+        assert me(Client(), token) == 200
+    assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+def test_password_set_outside_the_app_ends_a_remembered_token(cast: Cast, tokens: dict) -> None:
+    token = _used(tokens)
+    cast.alice.set_password("set-by-an-admin-elsewhere-9")  # no session is ended here
+    cast.alice.save()
+    assert me(Client(), token) == 401
+
+
+def test_deactivated_user_loses_a_remembered_token(cast: Cast, tokens: dict) -> None:
+    token = _used(tokens)
+    type(cast.alice).objects.filter(pk=cast.alice.pk).update(is_active=False)
+    assert me(Client(), token) == 401
+
+
+@pytest.mark.parametrize("change", ["deleted", "expired"])
+def test_session_gone_or_expired_ends_a_remembered_token(
+    cast: Cast, tokens: dict, change: str
+) -> None:
+    import datetime as dt
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    token = _used(tokens)
+    sessions = Session.objects.all()
+    if change == "deleted":
+        sessions.delete()
+    else:
+        sessions.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    assert me(Client(), token) == 401
+
+
+def test_remembered_token_sees_profile_changes_at_once(cast: Cast, tokens: dict) -> None:
+    token = _used(tokens)
+    type(cast.alice).objects.filter(pk=cast.alice.pk).update(name="Alice Renamed")
+    response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.json()["name"] == "Alice Renamed"
