@@ -1,6 +1,6 @@
 """API benchmark: the ``/api/v1`` speed targets, next to a bare WSGI app on the same server.
 
-    .venv/bin/python bench/api.py [--duration 10] [--server-threads 4 --server-threads 8]
+    .venv/bin/python bench/api.py [--duration 10] [--server-threads 1 --server-threads 2 ...]
                                   [--threads 2] [--connections 16] [--profile 300]
 
 Targets: listing 20 pets ≥ 1,000 req/s per app core with p95 ≤ 50 ms; adding a health
@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed:  # the data step, run in a subprocess with the benchmark's environment
         print(json.dumps(seed()))
         return 0
-    args.server_threads = args.server_threads or [4, 8]
+    args.server_threads = args.server_threads or [1, 2, 4]
     if args.profile_only:
         args.profile = args.profile or 300
     elif not shutil.which("wrk"):
