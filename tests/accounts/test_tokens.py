@@ -219,16 +219,24 @@ def test_session_gone_or_expired_ends_a_remembered_token(
     cast: Cast, tokens: dict, change: str
 ) -> None:
     import datetime as dt
+    from importlib import import_module
 
     from django.contrib.sessions.models import Session
+    from django.core.cache import caches
     from django.utils import timezone
 
     token = _used(tokens)
-    sessions = Session.objects.all()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = list(Session.objects.values_list("session_key", flat=True))
     if change == "deleted":
-        sessions.delete()
+        for key in keys:  # through the engine, as logout and revocation do
+            store().delete(key)
     else:
-        sessions.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+        Session.objects.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+        for key in keys:  # a cached copy (scale-out) expires with the session
+            cached = getattr(store(key), "cache_key", None)
+            if cached:
+                caches[settings.SESSION_CACHE_ALIAS].delete(cached)
     assert me(Client(), token) == 401
 
 
