@@ -73,6 +73,11 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A fresh browser tab (its own cookies) that may talk to the live server only."""
     context = browser.new_context(locale="en-US", base_url=live_server.url)
     context.set_default_timeout(10_000)
+    from playwright.sync_api import expect
+
+    # Assertions wait as long as actions: on a loaded machine (the suite runs twice, in
+    # parallel workers) loading an image into the cropper has taken more than the default 5 s.
+    expect.set_options(timeout=10_000)
     refused: list[str] = []
 
     def only_live_server(route: Any) -> None:
