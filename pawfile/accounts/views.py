@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -321,7 +321,10 @@ def first_admin(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "400.html", status=400)
+    """The 400 page; a ``BadRequest`` raised with a message shows that message (our own
+    sentences, escaped like any text), anything else the general one."""
+    message = str(exception) if isinstance(exception, BadRequest) and exception.args else ""
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

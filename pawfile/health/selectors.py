@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from pawfile.accounts.models import User
@@ -23,6 +23,19 @@ def record_list(*, user: User, pet: Pet, kinds: list[str] | None = None) -> Quer
     if kinds:
         records = records.filter(kind__in=[k for k in kinds if k in Kind.values])
     return records
+
+
+def record_page(
+    records: QuerySet[HealthRecord], *, before: tuple[dt.date, int] | None, size: int
+) -> tuple[list[HealthRecord], bool]:
+    """Up to ``size`` of ``records`` (ordered newest first, as ``record_list`` gives them)
+    older than ``before`` (the date and id of the last record already shown), and whether
+    any older remain. A keyset page: records added meanwhile never shift it."""
+    if before is not None:
+        day, pk = before
+        records = records.filter(Q(date__lt=day) | Q(date=day, pk__lt=pk))
+    page = list(records.order_by("-date", "-id")[: size + 1])
+    return page[:size], len(page) > size
 
 
 def record_get(*, user: User, record_id: int, action: Action = Action.VIEW) -> HealthRecord:

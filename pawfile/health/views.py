@@ -15,34 +15,28 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import formats
 from django.utils.cache import patch_vary_headers
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pawfile.accounts.models import User
-from pawfile.accounts.permissions import Action, role_allows
-from pawfile.health import selectors, services, status
-from pawfile.health.chart import weight_chart_svg
-from pawfile.health.choices import DUE_KINDS, FIELDS, NAME_LABEL, DueStatus, Kind
+from pawfile.accounts.permissions import Action
+from pawfile.health import display, selectors, services, status
+from pawfile.health.choices import DUE_KINDS, DueStatus, Kind
 from pawfile.health.forms import AttachmentForm, RecordForm
 from pawfile.health.models import Attachment, HealthRecord
 from pawfile.lib.htmx import is_htmx
 from pawfile.pets.models import Pet
-from pawfile.pets.selectors import household_role, pet_get
+from pawfile.pets.selectors import pet_get
 
 DOWNLOAD_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "application/pdf": ("pdf",),
@@ -57,126 +51,6 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _can_write(user: User, pet: Pet) -> bool:
-    role = getattr(pet, "role", None) or household_role(user=user, household_id=pet.household_id)
-    return role_allows(role, Action.WRITE)
-
-
-# --- What the pages show -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """A record as the timeline shows it. ``status`` is set on the current vaccination or
-    deworming of its name; ``superseded`` on older ones (a booster replaced them)."""
-
-    record: HealthRecord
-    status: DueStatus | None = None
-    superseded: bool = False
-    weight: Decimal | None = None
-
-
-@dataclass
-class Month:
-    month: dt.date
-    entries: list[TimelineEntry] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class WeightSummary:
-    """The latest weight in the pet's unit and which way it went since the one before."""
-
-    value: Decimal
-    unit: str
-    date: dt.date
-    trend: str  # "up", "down", "same" or "" (a single weight)
-    previous: Decimal | None
-
-
-def _due_statuses(user: User, pet: Pet) -> tuple[list[status.DueItem], dict[int, DueStatus]]:
-    items = status.current_due_items(
-        selectors.record_list(user=user, pet=pet, kinds=list(DUE_KINDS))
-    )
-    return items, {item.record.pk: item.status for item in items}
-
-
-def _entry(record: HealthRecord, due: dict[int, DueStatus], unit: str) -> TimelineEntry:
-    weight = None
-    if record.kind == Kind.WEIGHT and record.weight_grams:
-        weight = services.weight_from_grams(record.weight_grams, unit)
-    return TimelineEntry(
-        record=record,
-        status=due.get(record.pk),
-        superseded=record.kind in DUE_KINDS and record.pk not in due,
-        weight=weight,
-    )
-
-
-def _months(entries: Iterable[TimelineEntry]) -> list[Month]:
-    """Entries (newest first) grouped by calendar month, newest month first."""
-    months: list[Month] = []
-    for entry in entries:
-        first = entry.record.date.replace(day=1)
-        if not months or months[-1].month != first:
-            months.append(Month(first))
-        months[-1].entries.append(entry)
-    return months
-
-
-def _weight_summary(series: list[tuple[dt.date, int]], unit: str) -> WeightSummary | None:
-    if not series:
-        return None
-    day, grams = series[-1]
-    previous = series[-2][1] if len(series) > 1 else None
-    trend = ""
-    if previous is not None:
-        trend = "up" if grams > previous else "down" if grams < previous else "same"
-    return WeightSummary(
-        value=services.weight_from_grams(grams, unit),
-        unit=unit,
-        date=day,
-        trend=trend,
-        previous=services.weight_from_grams(previous, unit) if previous is not None else None,
-    )
-
-
-def _chart(pet: Pet, series: list[tuple[dt.date, int]], *, small: bool = False) -> SafeString:
-    svg = weight_chart_svg(
-        series,
-        pet.weight_unit,
-        240 if small else 720,
-        80 if small else 260,
-        get_language() or "en",
-        title=_("Weight of %(name)s") % {"name": pet.name},
-        chart_id=f"weight-chart-{pet.pk}{'-small' if small else ''}",
-    )
-    return mark_safe(svg)  # noqa: S308 - weight_chart_svg escapes every piece of text
-
-
-def record_facts(record: HealthRecord, unit: str) -> list[tuple[str, str]]:
-    """``(label, text)`` of the record's filled-in fields, in form order, written the way the
-    current language writes dates and numbers."""
-    facts: list[tuple[str, str]] = []
-    for name in FIELDS[record.kind]:
-        value: Any = getattr(record, name)
-        if value in (None, "") or name == "currency":
-            continue
-        label = str(HealthRecord._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
-        if name == "name":
-            label = str(NAME_LABEL.get(Kind(record.kind), label))
-        elif name == "weight_grams":
-            label = _("Weight")
-            value = f"{formats.number_format(services.weight_from_grams(value, unit))} {unit}"
-        elif name in ("deworming_scope", "severity"):
-            value = getattr(record, f"get_{name}_display")()
-        elif name == "cost":
-            value = f"{formats.number_format(value, 2)} {record.currency}".strip()
-        elif isinstance(value, dt.date):
-            value = formats.date_format(value, "DATE_FORMAT")
-        facts.append((label[:1].upper() + label[1:], str(value)))
-    return facts
-
-
 # --- For the pet pages ---------------------------------------------------------------------
 
 
@@ -187,14 +61,16 @@ def pet_panel_context(request: HttpRequest, pet: Pet) -> dict[str, Any]:
     when the user may not see the pet.
     """
     user = _user(request)
-    items, _due = _due_statuses(user, pet)
+    items, _due = display.due_statuses(user, pet)
     series = selectors.weight_series(pet=pet)
     return {
         "health_due_items": items,
         "health_due_summary": status.pet_due_summary(items),
-        "health_weight": _weight_summary(series, pet.weight_unit),
-        "health_chart": _chart(pet, series, small=True) if len(series) > 1 else "",
-        "health_can_write": _can_write(user, pet),
+        "health_weight": display.weight_summary(series, pet.weight_unit),
+        "health_chart": display.pet_weight_chart(pet, series, small=True)
+        if len(series) > 1
+        else "",
+        "health_can_write": display.can_write(user, pet),
         "health_kinds": Kind.choices,
     }
 
@@ -222,35 +98,66 @@ def pet_due_summaries(request: HttpRequest, pets: Iterable[Pet]) -> dict[int, Du
 # --- Timeline ------------------------------------------------------------------------------
 
 
+TIMELINE_PAGE_SIZE = 50
+
+
+def timeline_cursor(value: str | None) -> tuple[dt.date, int] | None:
+    """``?before=`` of the timeline (``2026-11-01.123``: date and id of the last record shown)
+    as ``(date, id)``; ``None`` when absent. Raises ``BadRequest`` (400) for anything else."""
+    if value is None:
+        return None
+    day, _dot, pk = value.partition(".")
+    try:
+        if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+            raise ValueError
+        return dt.date.fromisoformat(day), int(pk)
+    except ValueError:
+        raise BadRequest(
+            _("This link to older records is broken; open the timeline again.")
+        ) from None
+
+
 @login_required
 @require_GET
 def pet_timeline(request: HttpRequest, pet_id: int) -> HttpResponse:
-    """All records of a pet, newest first by month; ``?kind=...`` (repeatable) filters.
+    """A pet's records, newest first by month, ``TIMELINE_PAGE_SIZE`` at a time; ``?kind=...``
+    (repeatable) filters, ``?before=`` (from the "Older records" link) gives the next page.
 
-    HTMX requests get only the list, so the filter swaps it without reloading the chart.
+    HTMX requests get only the list, so the filter swaps it without reloading the chart; an
+    HTMX request for an older page gets only that page's months and its own "Older records"
+    link, which replace the link that asked for them.
     """
     user = _user(request)
     pet = pet_get(user=user, pet_id=pet_id)
     kinds = [k for k in request.GET.getlist("kind") if k in Kind.values]
-    _items, due = _due_statuses(user, pet)
+    before = timeline_cursor(request.GET.get("before"))
+    _items, due = display.due_statuses(user, pet)
     records = selectors.record_list(user=user, pet=pet, kinds=kinds or None)
-    entries = [_entry(record, due, pet.weight_unit) for record in records]
+    page, more = selectors.record_page(records, before=before, size=TIMELINE_PAGE_SIZE)
+    entries = [display.timeline_entry(record, due, pet.weight_unit) for record in page]
+    query = [("kind", kind) for kind in kinds]
     context: dict[str, Any] = {
         "pet": pet,
-        "months": _months(entries),
-        "record_count": len(entries),
+        "months": display.months_of(entries),
+        "page_key": f"{before[0]:%Y%m%d}-{before[1]}" if before else "first",
+        "record_count": records.count(),
+        "older_query": urlencode([*query, ("before", f"{page[-1].date}.{page[-1].pk}")])
+        if more
+        else "",
+        "newest_query": urlencode(query) if before else "",
         "kinds": kinds,
         "kind_filters": [(value, label, value in kinds) for value, label in Kind.choices],
-        "can_write": _can_write(user, pet),
+        "can_write": display.can_write(user, pet),
         "health_kinds": Kind.choices,
     }
     # A history restore asks with HX-Request too, but needs the whole page back.
     if is_htmx(request) and not request.headers.get("HX-History-Restore-Request"):
-        response = render(request, "health/_timeline_list.html", context)
+        fragment = "_timeline_page.html" if before else "_timeline_list.html"
+        response = render(request, f"health/{fragment}", context)
     else:
         series = selectors.weight_series(pet=pet)
-        context["chart"] = _chart(pet, series)
-        context["weight"] = _weight_summary(series, pet.weight_unit)
+        context["chart"] = display.pet_weight_chart(pet, series)
+        context["weight"] = display.weight_summary(series, pet.weight_unit)
         response = render(request, "health/timeline.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -317,17 +224,17 @@ def _detail_page(
     status_code: int = 200,
 ) -> HttpResponse:
     user, pet = _user(request), record.pet
-    entry = TimelineEntry(record)
+    entry = display.TimelineEntry(record)
     if record.kind in DUE_KINDS:
-        entry = _entry(record, _due_statuses(user, pet)[1], pet.weight_unit)
+        entry = display.timeline_entry(record, display.due_statuses(user, pet)[1], pet.weight_unit)
     context = {
         "pet": pet,
         "record": record,
         "entry": entry,
-        "facts": record_facts(record, pet.weight_unit),
+        "facts": display.record_facts(record, pet.weight_unit),
         "attachments": list(record.attachments.all()),
         "upload_form": upload_form or AttachmentForm(),
-        "can_write": _can_write(user, pet),
+        "can_write": display.can_write(user, pet),
     }
     return render(request, "health/record_detail.html", context, status=status_code)
 

@@ -52,3 +52,24 @@ def test_kind_filter_swaps_the_list(page: Any, live_server: Any, cast: Cast, pet
     page.get_by_label("Vet visit").check()
     expect(page.locator(".timeline-title")).to_have_count(2)
     assert errors == []
+
+
+def test_older_records_load_in_place(page: Any, live_server: Any, cast: Cast, pet) -> None:
+    for n in range(60):
+        services.record_create(
+            actor=cast.alice, pet=pet, kind="visit", name=f"Visit {n:02d}", date=days(-n)
+        )
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    _log_in(page, live_server, cast)
+
+    page.goto(f"/pets/{pet.pk}/timeline/")
+    expect(page.locator(".timeline-title")).to_have_count(50)
+    address = page.url
+    page.get_by_role("button", name="Older records").click()
+    expect(page.locator(".timeline-title")).to_have_count(60)
+    expect(page.locator(".timeline-title").last).to_have_text("Visit 59")
+    expect(page.get_by_role("button", name="Older records")).to_have_count(0)
+    assert page.url == address  # appended in place, not a new page
+    assert errors == []
