@@ -22,6 +22,7 @@ from pawfile.accounts.permissions import Action
 from pawfile.health import selectors
 from pawfile.health.choices import FIELDS, REQUIRED, Kind
 from pawfile.health.models import Attachment, HealthRecord
+from pawfile.lib import sqlrows
 from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors as pet_selectors
 from pawfile.pets.models import Pet
@@ -106,7 +107,7 @@ def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthR
     # pet and author were just loaded: no need for full_clean to look them up again
     record.full_clean(exclude=["pet", "created_by"])
     with transaction.atomic():
-        record.save()
+        sqlrows.insert(record)  # the row save() would write, without compiling the INSERT
         pet_revision_bump(pet.pk)
     # A new record has no attachments: spare readers of the result a query.
     none = Attachment.objects.none()

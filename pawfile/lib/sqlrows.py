@@ -1,4 +1,4 @@
-"""Hand-written SELECTs for the hottest reads, with Django's own column conversions.
+"""Hand-written SQL for the hottest reads and one hot write, with Django's own conversions.
 
 Building and compiling a QuerySet costs several hundred microseconds per query, many times
 what SQLite or PostgreSQL take to answer it; turning rows into model instances costs about as
@@ -6,6 +6,9 @@ much again. The few reads every API call makes (the token's user, the access che
 a page of pets) are written in SQL here instead, once per shape, and their rows are
 converted exactly as the ORM would convert them (the backend's converters, then the field's):
 dates and datetimes from SQLite's text, booleans from its integers, aware datetimes in UTC.
+
+``insert`` saves a new model instance with one cached INSERT statement; the values go
+through each field's own ``pre_save`` and ``get_db_prep_save`` as in ``Model.save()``.
 
 ``Columns`` describes the selected columns of one model under one table alias; ``sql`` goes
 into the SELECT list, ``convert`` turns a slice of a row into Python values and ``instance``
@@ -26,6 +29,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
 
 M = TypeVar("M", bound=Model)
 
@@ -131,6 +135,83 @@ def fetch(sql: str, params: Sequence[Any], db: str = DEFAULT_DB_ALIAS) -> list[t
     with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    fields: tuple[Field[Any, Any], ...]
+    returning: bool  # RETURNING gives the new id (SQLite 3.35+, PostgreSQL)
+    pk_column: str
+
+
+@cache
+def _insert_plan(model: type[Model], db: str) -> _InsertPlan | None:
+    """The INSERT of a new row of ``model``, or ``None`` for shapes ``Model.save()`` must
+    handle itself (inheritance, ordering with respect to, composite or set-by-hand keys,
+    columns the database computes)."""
+    meta = model._meta
+    auto = meta.auto_field
+    if meta.parents or meta.order_with_respect_to or auto is None or meta.pk is not auto:
+        return None
+    if meta.db_returning_fields != [auto]:
+        return None
+    fields = tuple(f for f in meta.local_concrete_fields if not f.generated and f is not auto)
+    names = [f.column for f in fields]
+    if auto.column is None or None in names:
+        return None
+    connection = connections[db]
+    quote = connection.ops.quote_name
+    returning = connection.features.can_return_columns_from_insert
+    sql = (  # names are quoted by the connection, values are parameters
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(n)) for n in names)})"  # noqa: S608
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if returning:
+        sql += f" RETURNING {quote(auto.column)}"
+    return _InsertPlan(sql=sql, fields=fields, returning=returning, pk_column=auto.column)
+
+
+def insert(instance: Model, db: str = DEFAULT_DB_ALIAS) -> None:
+    """Store a new ``instance`` (no primary key yet) with one INSERT; sets its id.
+
+    The same row ``instance.save()`` would write: every field's ``pre_save(add=True)``
+    (``auto_now_add`` and ``auto_now`` stamps) and ``get_db_prep_save`` run, and the instance
+    is then marked as stored, so a later ``save()`` updates it. Compiling that INSERT through
+    the ORM costs more than running it; this builds it once per model. Falls back to
+    ``save()`` whenever ``save()`` would do more: a model with ``pre_save``/``post_save``
+    receivers, a shape it handles itself (see ``_insert_plan``), or a value that is an
+    expression. Call it inside the caller's transaction, as ``save()`` would be.
+    """
+    model = type(instance)
+    plan = _insert_plan(model, db)
+    if (
+        plan is None
+        or instance.pk is not None
+        or pre_save.has_listeners(model)
+        or post_save.has_listeners(model)
+    ):
+        instance.save(using=db)
+        return
+    connection = connections[db]
+    values = [field.pre_save(instance, True) for field in plan.fields]
+    if any(hasattr(value, "resolve_expression") for value in values):
+        instance.save(using=db)
+        return
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(plan.fields, values, strict=True)
+    ]
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        if plan.returning:
+            new_id = cursor.fetchone()[0]
+        else:
+            new_id = connection.ops.last_insert_id(cursor, meta.db_table, plan.pk_column)
+    setattr(instance, meta.pk.attname, new_id)
+    instance._state.adding = False
+    instance._state.db = db
 
 
 MAX_ID = 2**63 - 1

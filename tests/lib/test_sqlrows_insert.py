@@ -1,0 +1,82 @@
+"""``sqlrows.insert`` writes the row ``save()`` would, and hands back to ``save()`` whenever
+``save()`` would do more (receivers, expressions). Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.db.models import Value
+from django.db.models.signals import pre_save
+from django.utils import timezone
+
+from pawfile.health.models import HealthRecord
+from pawfile.lib import sqlrows
+from tests.conftest import Cast
+
+FIELDS = dict(
+    kind="visit", date=dt.date(2026, 3, 4), name="Limp  ", notes="Left paw",
+    vet_name="Dr Vega", clinic="Centro", diagnosis="Sprain", cost=Decimal("45.50"),
+    currency="EUR", next_due=None, weight_grams=None,
+)  # fmt: skip
+
+
+def _row(record_id: int) -> dict[str, object]:
+    row = HealthRecord.objects.filter(pk=record_id).values().get()
+    return {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at")}
+
+
+def test_writes_the_row_save_writes(cast: Cast, pet) -> None:
+    before = timezone.now()
+    by_orm = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    by_orm.save()
+    ours = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    sqlrows.insert(ours)
+    assert ours.pk is not None and ours.pk != by_orm.pk
+    assert _row(ours.pk) == _row(by_orm.pk)
+    stored = HealthRecord.objects.get(pk=ours.pk)
+    # auto_now_add / auto_now stamped, in UTC, on the instance and in the row alike
+    assert stored.created_at == ours.created_at and stored.updated_at == ours.updated_at
+    assert before <= stored.created_at <= timezone.now()
+    assert stored.cost == Decimal("45.50") and stored.date == dt.date(2026, 3, 4)
+
+
+def test_instance_is_stored_so_save_updates_it(cast: Cast, pet) -> None:
+    record = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    sqlrows.insert(record)
+    assert record._state.adding is False and record._state.db == "default"
+    record.name = "Better"
+    record.save()
+    assert HealthRecord.objects.filter(pet=pet).count() == 1
+    assert HealthRecord.objects.get(pk=record.pk).name == "Better"
+
+
+def test_rolled_back_with_the_callers_transaction(cast: Cast, pet) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        sqlrows.insert(HealthRecord(pet=pet, created_by=cast.alice, **FIELDS))
+        raise RuntimeError
+    assert not HealthRecord.objects.filter(pet=pet).exists()
+
+
+def test_receivers_get_their_signal(cast: Cast, pet) -> None:
+    seen: list[HealthRecord] = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    pre_save.connect(receiver, sender=HealthRecord)
+    try:
+        record = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+        sqlrows.insert(record)
+    finally:
+        pre_save.disconnect(receiver, sender=HealthRecord)
+    assert seen == [record]
+    assert HealthRecord.objects.filter(pk=record.pk).exists()
+
+
+def test_expression_values_go_through_save(cast: Cast, pet) -> None:
+    record = HealthRecord(pet=pet, created_by=cast.alice, **{**FIELDS, "notes": Value("typed")})
+    sqlrows.insert(record)
+    assert HealthRecord.objects.get(pk=record.pk).notes == "typed"
