@@ -8,7 +8,9 @@ of every kind; time the report in this process, cold (the pet's revision is bump
 each run, so every run misses the cache and compiles) and warm (served from the cache);
 then start ``pawfile web`` on a free 127.0.0.1 port, sign in with a session cookie and time
 ``GET /pets/<id>/report.pdf`` over HTTP the same two ways, one request at a time on one
-keep-alive connection. Prints ``case | runs | median ms | p95 ms | min ms | max ms``.
+keep-alive connection; last, serve the real server's last answer from ``bench/bare.py`` on
+granian with the same settings and time it warm, the floor of the same bytes over HTTP.
+Prints ``case | runs | median ms | p95 ms | min ms | max ms``.
 
 Revision bumps and the sign-in happen outside the timed part. Everything listens on
 127.0.0.1 only; every step has a time limit, and the server (its whole process group) and
@@ -28,10 +30,12 @@ if str(REPO_DIR) not in sys.path:
     sys.path.insert(0, str(REPO_DIR))
 
 import argparse
+import base64
 import datetime as dt
 import http.client
 import importlib.util
 import io
+import json
 import os
 import shutil
 import signal
@@ -196,6 +200,39 @@ def in_process(user: Any, pet: Any, args: argparse.Namespace) -> list[Timing]:
     ]
 
 
+class Downloader:
+    """GETs ``path`` over one keep-alive connection and checks that a PDF came back; keeps
+    the last response in the shape ``bench/bare.py`` replays."""
+
+    def __init__(self, helpers: ModuleType, port: int, path: str, headers: dict[str, str]):
+        self.helpers, self.path = helpers, path
+        self.headers = {"Host": f"{helpers.HOST}:{port}", **headers}
+        self.conn = http.client.HTTPConnection(helpers.HOST, port, timeout=REQUEST_TIMEOUT)
+        self.recorded: dict[str, object] = {}
+        self.size = 0
+
+    def __call__(self) -> None:
+        self.conn.request("GET", self.path, headers=self.headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.status != 200 or not body.startswith(b"%PDF-"):
+            raise self.helpers.BenchError(
+                f"GET {self.path} answered {response.status}: {body[:200]!r}"
+            )
+        self.size = len(body)
+        kept = [
+            [k, v] for k, v in response.getheaders() if k.lower() not in self.helpers.SERVER_HEADERS
+        ]
+        self.recorded = {
+            "status": f"{response.status} {response.reason}",
+            "headers": kept,
+            "body": base64.b64encode(body).decode("ascii"),
+        }
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def over_http(
     helpers: ModuleType,
     work: Path,
@@ -204,6 +241,8 @@ def over_http(
     cookie: str,
     args: argparse.Namespace,
 ) -> tuple[list[Timing], int]:
+    """Cold and warm downloads from ``pawfile web``, then the same bytes from the bare app
+    on granian with the same settings (the floor: HTTP, the WSGI bridge, 53 KiB to send)."""
     from pawfile.pets.services import pet_revision_bump
 
     port = helpers.free_port()
@@ -215,19 +254,7 @@ def over_http(
     )
     with helpers.server(command, env, work, work / "pawfile.log"):
         helpers.wait_ready(port, "/health", work / "pawfile.log")
-        conn = http.client.HTTPConnection(helpers.HOST, port, timeout=REQUEST_TIMEOUT)
-        headers = {"Host": f"{helpers.HOST}:{port}", "Cookie": cookie, "Accept-Language": "en"}
-        size = 0
-
-        def download() -> None:
-            nonlocal size
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200 or not body.startswith(b"%PDF-"):
-                raise helpers.BenchError(f"GET {path} answered {response.status}: {body[:200]!r}")
-            size = len(body)
-
+        download = Downloader(helpers, port, path, {"Cookie": cookie, "Accept-Language": "en"})
         try:
             download()  # the server's first report reads the fonts and the template
             results = [
@@ -240,8 +267,37 @@ def over_http(
                 timed("HTTP warm (cache)", args.warm, download),
             ]
         finally:
-            conn.close()
-    return results, size
+            download.close()
+    results.append(bare_app(helpers, work, env, path, download.recorded, args))
+    return results, download.size
+
+
+def bare_app(
+    helpers: ModuleType,
+    work: Path,
+    env: dict[str, str],
+    path: str,
+    recorded: dict[str, object],
+    args: argparse.Namespace,
+) -> Timing:
+    """The warm case against ``bench/bare.py`` replaying the real server's last answer."""
+    app_dir = work / "bare"
+    app_dir.mkdir(exist_ok=True)
+    shutil.copy(BENCH_DIR / "bare.py", app_dir / "bare.py")
+    responses = work / "responses.json"
+    responses.write_text(json.dumps({path: recorded}), encoding="utf-8")
+    bare_env = {**env, "PAWFILE_BENCH_RESPONSES": str(responses), "PYTHONPATH": str(app_dir)}
+    port = helpers.free_port()
+    print(f"Starting the bare app on {helpers.HOST}:{port}", flush=True)
+    command = helpers.granian_command("bare:application", port, args.server_threads)
+    with helpers.server(command, bare_env, work, work / "bare.log"):
+        helpers.wait_ready(port, path, work / "bare.log")
+        download = Downloader(helpers, port, path, {})
+        try:
+            download()
+            return timed("HTTP bare app, same bytes", args.warm, download)
+        finally:
+            download.close()
 
 
 def run(args: argparse.Namespace) -> tuple[list[Timing], int]:
