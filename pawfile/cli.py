@@ -50,6 +50,22 @@ def _bind(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _positive(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _bind_from_env() -> tuple[str, int]:
+    """``PAWFILE_BIND`` as ``(host, port)``; ``ImproperlyConfigured`` when malformed."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        return _bind(os.environ.get("PAWFILE_BIND", "127.0.0.1:8000"))
+    except argparse.ArgumentTypeError as exc:
+        raise ImproperlyConfigured(f"PAWFILE_BIND: {exc}") from None
+
+
 def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
     """A granian server for the Django WSGI app. Workers are spawned, not forked, so threads
     running in this process (the embedded task consumer) are never copied into them."""
@@ -99,7 +115,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _migrate(verbosity=0)
     from pawfile.accounts.firstadmin import setup_link
 
-    bind = args.bind or _bind(os.environ.get("PAWFILE_BIND", "127.0.0.1:8000"))
+    bind = args.bind or _bind_from_env()
     url = settings.PAWFILE_BASE_URL
     print(f"Pawfile {version()} is starting at {url}/  (data in {settings.DATA_DIR})", flush=True)
     link = setup_link()
@@ -119,8 +135,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_web(args: argparse.Namespace) -> int:
     """Scale-out web process: no migrations, no worker; any number of them behind one URL."""
-    bind = args.bind or _bind(os.environ.get("PAWFILE_BIND", "127.0.0.1:8000"))
-    _granian(bind, workers=args.workers, threads=args.threads).serve()
+    from django.conf import settings
+
+    bind = args.bind or _bind_from_env()
+    workers = args.workers or settings.PAWFILE_WEB_WORKERS
+    threads = args.threads or settings.PAWFILE_WEB_THREADS
+    _granian(bind, workers=workers, threads=threads).serve()
     return 0
 
 
@@ -221,7 +241,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)"
     )
-    serve.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
+    serve.add_argument("--threads", type=_positive, default=8, help="request threads (default 8)")
 
     web = add("web", cmd_web, "Run a web process for scale-out (no migrations, no worker).")
     web.add_argument(
@@ -229,14 +249,12 @@ def parser() -> argparse.ArgumentParser:
     )
     web.add_argument(
         "--workers",
-        type=int,
-        default=int(os.environ.get("PAWFILE_WEB_WORKERS", "1")),
+        type=_positive,
         help="worker processes (default PAWFILE_WEB_WORKERS or 1)",
     )
     web.add_argument(
         "--threads",
-        type=int,
-        default=int(os.environ.get("PAWFILE_WEB_THREADS", "8")),
+        type=_positive,
         help="request threads per worker (default PAWFILE_WEB_THREADS or 8)",
     )
 
@@ -247,7 +265,7 @@ def parser() -> argparse.ArgumentParser:
         help="also run periodic tasks (exactly one worker should)",
     )
     worker.add_argument(
-        "--threads", type=int, default=0, help="worker threads (default PAWFILE_WORKER_THREADS)"
+        "--threads", type=_positive, help="worker threads (default PAWFILE_WORKER_THREADS)"
     )
 
     add("migrate", cmd_migrate, "Apply database migrations.")
@@ -283,10 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         _setup()
+        return int(args.func(args))
     except ImproperlyConfigured as exc:
         print(f"pawfile: configuration error: {exc}", file=sys.stderr)
         return 2
-    return int(args.func(args))
 
 
 if __name__ == "__main__":

@@ -233,6 +233,9 @@ else:
         "utc": True,
     }
 PAWFILE_WORKER_THREADS = env.int("PAWFILE_WORKER_THREADS", 2, minimum=1)
+# `pawfile web` defaults (its --workers and --threads win)
+PAWFILE_WEB_WORKERS = env.int("PAWFILE_WEB_WORKERS", 1, minimum=1)
+PAWFILE_WEB_THREADS = env.int("PAWFILE_WEB_THREADS", 8, minimum=1)
 
 # With Redis, sessions are read from the shared cache and written through to the database:
 # every request and every JWT check (stateful validation reads the session) skips a query.

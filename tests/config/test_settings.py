@@ -134,6 +134,25 @@ def test_cli_help_and_version(tmp_path: Path) -> None:
     assert pawfile(["version"], {}, tmp_path).stdout.startswith("pawfile ")
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["web"], {"PAWFILE_WEB_THREADS": "eight"}, "PAWFILE_WEB_THREADS must be a whole number"),
+        (["web"], {"PAWFILE_WEB_WORKERS": "0"}, "PAWFILE_WEB_WORKERS must be at least 1"),
+        (["web"], {"PAWFILE_BIND": "localhost"}, "PAWFILE_BIND: expected HOST:PORT"),
+        (["web", "--threads", "0"], {}, "--threads: expected a whole number of at least 1"),
+        (["worker", "--threads", "-2"], {}, "--threads: expected a whole number of at least 1"),
+    ],
+)
+def test_bad_server_settings_are_named_not_a_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = pawfile(args, env, tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_createadmin_makes_a_superuser_with_a_household(tmp_path: Path) -> None:
     password = tmp_path / "pw"
     password.write_text("a-long-admin-passphrase-9")
