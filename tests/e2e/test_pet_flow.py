@@ -145,6 +145,9 @@ def write_note(page: Page) -> None:
     expect(page.get_by_role("heading", name="New note on Luna")).to_be_visible()
 
     page.get_by_label("Title").fill("Feeding")
+    # Until the editor script has run, the plain textarea is the "Text" box; wait for the
+    # editor to take its place rather than click a box that is about to be hidden.
+    expect(page.locator("textarea[data-rich-editor]")).to_be_hidden()
     editor = page.get_by_role("textbox", name="Text", exact=True)
     expect(editor).to_be_visible()
     editor.click()

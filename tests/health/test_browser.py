@@ -24,6 +24,14 @@ def _log_in(page: Any, live_server: Any, cast: Cast) -> None:
     page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
+def _errors_of(page: Any) -> list[str]:
+    """The page's script errors and console errors, collected from now on."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    return errors
+
+
 def test_kind_filter_swaps_the_list(page: Any, live_server: Any, cast: Cast, pet) -> None:
     for n, kg in ((-90, "11.2"), (-45, "11.8"), (-3, "12.1")):
         services.weight_record(actor=cast.alice, pet=pet, value=kg, unit="kg", date=days(n))
@@ -32,9 +40,7 @@ def test_kind_filter_swaps_the_list(page: Any, live_server: Any, cast: Cast, pet
         next_due=days(10),
     )  # fmt: skip
     services.record_create(actor=cast.alice, pet=pet, kind="visit", name="Limp", date=days(-5))
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    errors = _errors_of(page)
     _log_in(page, live_server, cast)
 
     page.goto(f"/pets/{pet.pk}/timeline/")
@@ -59,9 +65,7 @@ def test_older_records_load_in_place(page: Any, live_server: Any, cast: Cast, pe
         services.record_create(
             actor=cast.alice, pet=pet, kind="visit", name=f"Visit {n:02d}", date=days(-n)
         )
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    errors = _errors_of(page)
     _log_in(page, live_server, cast)
 
     page.goto(f"/pets/{pet.pk}/timeline/")

@@ -40,7 +40,7 @@
     if (!input || !area || !image || typeof window.Cropper !== "function") return;
     if (typeof window.FileReader !== "function") return;
 
-    input.addEventListener("change", function () {
+    function show() {
       if (cropper) {
         cropper.destroy();
         cropper = null;
@@ -73,7 +73,12 @@
         });
       });
       reader.readAsDataURL(file);
-    });
+    }
+
+    input.addEventListener("change", show);
+    // A picture chosen while the page was still loading fired its change event before this
+    // script ran: show it now.
+    if (input.files && input.files.length) show();
   }
 
   function setupUpload(form) {
