@@ -8,7 +8,10 @@ each use. Pawfile adds two things:
 * an audience (``aud``) and issuer (``iss``) claim, checked on every access token, so a token
   minted for another service with the same key is refused;
 * refresh-token reuse detection: a rotated refresh token presented again means it was copied,
-  so the whole family (the session, every access and refresh token in it) is revoked;
+  so the whole family (the session, every access and refresh token in it) is revoked. Each
+  refresh token is also claimed in the shared cache (an atomic ``add``) before it is
+  exchanged, so two exchanges of one token racing in the same instant count as a reuse
+  instead of both succeeding;
 * a cheaper stateful check. allauth reads and decodes the session, then loads the user, on
   every call (two ORM queries, most of the cost of a small API call). Once a token's session
   has been checked that way, what it yielded (session key, user id, the session's password
@@ -34,7 +37,8 @@ from allauth.headless.tokens.strategies.jwt import internal as jwt_internal
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
+from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest
 from django.utils import timezone
@@ -46,6 +50,7 @@ from pawfile.lib import sqlrows
 log = logging.getLogger(__name__)
 
 ROTATED_KEY = "pawfile_rotated_refresh_tokens"
+CLAIM_PREFIX = "pawfile:refresh-claimed:"
 # Size of each in-process memo below; a full one is emptied and refilled on later calls.
 CHECKED_MAX = 10_000
 
@@ -198,6 +203,12 @@ class PawfileJWTStrategy(JWTTokenStrategy):
         if jti in rotated:
             token_family_revoke(session, reason="refresh token reused")
             return None
+        # The session remembers rotated tokens only once this exchange has saved it; the
+        # claim closes the window before that, on every node that shares the cache.
+        claim_ttl = max(1, int(payload["exp"] - now))
+        if not caches["default"].add(f"{CLAIM_PREFIX}{jti}", 1, timeout=claim_ttl):
+            token_family_revoke(session, reason="refresh token presented twice at once")
+            return None
         active = jwt_internal.get_refresh_token_state(session)
         expires = active.get(jti)
         if expires is None or expires <= now:
@@ -210,5 +221,8 @@ class PawfileJWTStrategy(JWTTokenStrategy):
         rotated[jti] = int(payload["exp"])
         session[ROTATED_KEY] = rotated
         next_refresh = jwt_internal.create_refresh_token(user, session)
-        session.save()
+        try:
+            session.save()
+        except UpdateError:  # the family was revoked meanwhile: these tokens are dead too
+            return None
         return access, next_refresh

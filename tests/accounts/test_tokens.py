@@ -245,3 +245,30 @@ def test_remembered_token_sees_profile_changes_at_once(cast: Cast, tokens: dict)
     type(cast.alice).objects.filter(pk=cast.alice.pk).update(name="Alice Renamed")
     response = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.json()["name"] == "Alice Renamed"
+
+
+def test_two_exchanges_of_one_refresh_token_at_once_revoke_the_family(
+    cast: Cast, tokens: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second exchange arrives while the first is half way (checked, not yet saved)."""
+    from allauth.headless.tokens.strategies.jwt import internal as jwt_internal
+
+    client = Client()
+    create = jwt_internal.create_access_token
+    raced: list = []
+
+    def create_and_race(*args, **kwargs):
+        if not raced:
+            raced.append(None)  # race once: the second exchange must not race again
+            raced[0] = refresh(Client(), tokens["refresh_token"])
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(jwt_internal, "create_access_token", create_and_race)
+    first = refresh(client, tokens["refresh_token"])
+    monkeypatch.setattr(jwt_internal, "create_access_token", create)
+    assert raced and raced[0].status_code in (400, 401)
+    # The first finds its family revoked under it: no new pair, and no server error either.
+    assert first.status_code in (400, 401), first.content
+    assert me(client, tokens["access_token"]) == 401
+    # A new login starts a new family.
+    assert me(client, login(client, "alice@example.org")["access_token"]) == 200
