@@ -12,12 +12,16 @@ pawfile version          print the version
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import multiprocessing
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 SETTINGS = "pawfile.config.settings"
@@ -140,8 +144,35 @@ def cmd_web(args: argparse.Namespace) -> int:
     bind = args.bind or _bind_from_env()
     workers = args.workers or settings.PAWFILE_WEB_WORKERS
     threads = args.threads or settings.PAWFILE_WEB_THREADS
-    _granian(bind, workers=workers, threads=threads).serve()
+    with _shared_metrics(workers):
+        _granian(bind, workers=workers, threads=threads).serve()
     return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder in ``PROMETHEUS_MULTIPROC_DIR`` for the workers
+    (spawned after this, so they inherit it) to count requests in together; removed after.
+    A folder the operator set is kept, emptied of the last run's counts (as prometheus_client
+    requires); with one worker nothing is done."""
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if workers < 2:
+        yield
+        return
+    if chosen:
+        folder_path = Path(chosen)
+        folder_path.mkdir(parents=True, exist_ok=True)
+        for stale in folder_path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="pawfile-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -8,13 +8,20 @@
 
 ``route`` is the URL pattern that matched (``invitations/<str:token>/``, ``/`` for the root),
 ``static`` for static files and ``unmatched`` otherwise, never the raw path, so the number of
-series stays bounded whatever clients request. Values are per process: each web worker
-counts its own requests.
+series stays bounded whatever clients request.
+
+With several web worker processes (``pawfile web --workers N``), a scrape reaches one of them
+at random; each would report only its own requests. ``pawfile web`` therefore gives its
+workers a shared folder in ``PROMETHEUS_MULTIPROC_DIR`` (created empty at start, removed at
+exit): the request counters and histograms are then kept in files there by every worker and
+summed at each scrape, whichever worker answers. The queue depth and build info are read by
+the answering worker, and the ``process_*`` figures are that worker's own.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import platform
 from importlib import metadata
 
@@ -30,6 +37,7 @@ from prometheus_client import (
     Histogram,
     ProcessCollector,
     generate_latest,
+    multiprocess,
 )
 
 
@@ -43,20 +51,25 @@ def _version() -> str:
 VERSION = _version()
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-REGISTRY = CollectorRegistry(auto_describe=True)
+# Read by prometheus_client when it is first imported, as here: values then live in files.
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+REGISTRY = CollectorRegistry(auto_describe=True)  # this process's own metrics
 ProcessCollector(registry=REGISTRY)
+# Shared across workers: summed from the files at each scrape instead of read from here.
+_SHARED = None if MULTIPROCESS else REGISTRY
 
 REQUESTS = Counter(
     "pawfile_http_requests",
     "HTTP requests answered, by URL pattern, method and status.",
     ["route", "method", "status"],
-    registry=REGISTRY,
+    registry=_SHARED,
 )
 DURATION = Histogram(
     "pawfile_http_request_duration_seconds",
     "Time spent answering HTTP requests, by URL pattern and method.",
     ["route", "method"],
-    registry=REGISTRY,
+    registry=_SHARED,
 )
 QUEUE_DEPTH = Gauge(
     "pawfile_queue_depth",
@@ -126,5 +139,9 @@ def observe(request: HttpRequest, status: int, seconds: float) -> str:
 
 
 def render() -> bytes:
-    """The registry in the Prometheus text exposition format."""
-    return generate_latest(REGISTRY)
+    """Every metric in the Prometheus text exposition format (all workers' requests)."""
+    if not MULTIPROCESS:
+        return generate_latest(REGISTRY)
+    shared = CollectorRegistry()
+    multiprocess.MultiProcessCollector(shared)
+    return generate_latest(shared) + generate_latest(REGISTRY)
