@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from measure import load_line, machine_busy_seconds, profile, server_cpu_seconds, table
+from measure import cpu_snapshot, load_line, pinned, placement, profile, table
 
 EMAIL = "bench@example.org"
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - a throwaway account in a temp dir
@@ -250,37 +250,6 @@ def lua_script(endpoint: Endpoint, token: str) -> str:
 P95_RE = re.compile(r"^p95_us (\d+)$", re.MULTILINE)
 
 
-# --- CPU placement ----------------------------------------------------------------------------
-
-
-def cpu_split() -> tuple[str, str] | None:
-    """``(server CPUs, load CPUs)`` for ``taskset -c``: the last CPU for wrk, the rest for
-    the server; ``None`` with one CPU or without ``taskset``."""
-    count = os.cpu_count() or 1
-    if count < 2 or not shutil.which("taskset"):
-        return None
-    server = "0" if count == 2 else f"0-{count - 2}"
-    return server, str(count - 1)
-
-
-def placement(args: argparse.Namespace) -> str:
-    split = cpu_split() if args.pin else None
-    return f"server on CPU {split[0]}, wrk on CPU {split[1]}" if split else "not pinned"
-
-
-def pinned(args: argparse.Namespace, role: str) -> list[str]:
-    """The ``taskset`` prefix that keeps the server (``role="server"``, with every process it
-    starts) and wrk (``"load"``) on CPUs of their own, or nothing with ``--no-pin``.
-
-    Unpinned on a small machine, wrk's threads and the server's request threads take turns on
-    the same cores; the server then pays for migrations and cold caches that a server with a
-    machine of its own would not, and more request threads look far worse than they are."""
-    split = cpu_split() if args.pin else None
-    if split is None:
-        return []
-    return ["taskset", "-c", split[0] if role == "server" else split[1]]
-
-
 # --- CPU accounting (Linux /proc; elsewhere the columns show "-") ----------------------------
 
 
@@ -289,16 +258,16 @@ def run_wrk(
 ) -> tuple[str, float | None, float | None]:
     """wrk's output, the server's CPU and everything else's (wrk excluded), in cores."""
     command = [
-        *pinned(args, "load"), "wrk", f"-t{args.threads}", f"-c{args.connections}",
+        *pinned(args.pin, "load"), "wrk", f"-t{args.threads}", f"-c{args.connections}",
         f"-d{duration:g}s", "--timeout", "5s", "--latency", "-s", str(script), url,
     ]  # fmt: skip
-    server_before, busy_before, wrk_before = server_cpu_seconds(), machine_busy_seconds(), _wrk()
+    server_before, busy_before, wrk_before = cpu_snapshot()
     start = time.monotonic()
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=duration + 30, check=False
     )
     wall = time.monotonic() - start
-    server_after, busy_after, wrk_used = server_cpu_seconds(), machine_busy_seconds(), _wrk()
+    server_after, busy_after, wrk_used = cpu_snapshot()
     if done.returncode != 0:
         raise helpers.BenchError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     server = other = None
@@ -308,12 +277,6 @@ def run_wrk(
             busy = (busy_after - busy_before) / wall
             other = max(0.0, busy - server - (wrk_used - wrk_before) / wall)
     return done.stdout, server, other
-
-
-def _wrk() -> float:
-    """CPU time of the children this process has waited for (wrk runs)."""
-    times = os.times()
-    return times.children_user + times.children_system
 
 
 def measure(
@@ -368,7 +331,7 @@ def run_server(
 ) -> tuple[list[Result], dict[str, object]]:
     """Load each endpoint on ``pawfile web`` with ``threads``; also return its responses."""
     port = helpers.free_port()
-    command = [*pinned(args, "server"), *helpers.real_server_command(port, threads, use_cli)]
+    command = [*pinned(args.pin, "server"), *helpers.real_server_command(port, threads, use_cli)]
     name = "pawfile web" if use_cli else "granian"
     print(f"Starting {name} --threads {threads} on {helpers.HOST}:{port}", flush=True)
     log = work / f"pawfile-{threads}.log"
@@ -404,7 +367,8 @@ def run_bare(
     bare_env = {**env, "PAWFILE_BENCH_RESPONSES": str(responses), "PYTHONPATH": str(app_dir)}
     port = helpers.free_port()
     print(f"Starting the bare app --threads {threads} on {helpers.HOST}:{port}", flush=True)
-    command = [*pinned(args, "server"), *helpers.granian_command("bare:application", port, threads)]
+    bare = helpers.granian_command("bare:application", port, threads)
+    command = [*pinned(args.pin, "server"), *bare]
     with helpers.server(command, bare_env, work, work / "bare.log"):
         first = next(iter(replay["recorded"]))
         helpers.wait_ready(port, first, work / "bare.log")
@@ -510,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency; "
             f"one worker, request threads {'/'.join(map(str, args.server_threads))} "
-            f"(kept {kept}, bare app on the same); {os.cpu_count()} CPUs, {placement(args)}; "
+            f"(kept {kept}, bare app on the same); {os.cpu_count()} CPUs, {placement(args.pin)}; "
             "CPU columns in cores; the warm PDF report is measured by bench/report.py"
         )
         print(table(results))

@@ -1,4 +1,5 @@
-"""Measuring helpers for the benchmarks: CPU time from ``/proc`` and in-process profiles.
+"""Measuring helpers for the benchmarks: CPU placement, CPU time from ``/proc`` and
+in-process profiles.
 
 Loaded by ``bench/api.py``; not part of the product.
 """
@@ -18,6 +19,38 @@ from pathlib import Path
 from typing import Any
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+# --- CPU placement ----------------------------------------------------------------------------
+
+
+def cpu_split() -> tuple[str, str] | None:
+    """``(server CPUs, load CPUs)`` for ``taskset -c``: the last CPU for wrk, the rest for
+    the server; ``None`` with one CPU or without ``taskset``."""
+    count = os.cpu_count() or 1
+    if count < 2 or not shutil.which("taskset"):
+        return None
+    server = "0" if count == 2 else f"0-{count - 2}"
+    return server, str(count - 1)
+
+
+def placement(pin: bool) -> str:
+    """Where ``pinned`` puts the server and wrk, in words for the table's heading."""
+    split = cpu_split() if pin else None
+    return f"server on CPU {split[0]}, wrk on CPU {split[1]}" if split else "not pinned"
+
+
+def pinned(pin: bool, role: str) -> list[str]:
+    """The ``taskset`` prefix that keeps the server (``role="server"``, with every process it
+    starts) and wrk (``"load"``) on CPUs of their own; nothing when ``pin`` is false.
+
+    Unpinned on a small machine, wrk's threads and the server's request threads take turns on
+    the same cores; the server then pays for migrations and cold caches that a server with a
+    machine of its own would not, and more request threads look far worse than they are."""
+    split = cpu_split() if pin else None
+    if split is None:
+        return []
+    return ["taskset", "-c", split[0] if role == "server" else split[1]]
 
 
 def _proc_stats() -> dict[int, list[str]]:
@@ -187,6 +220,14 @@ def profile(
         out.append(profile_report(pstats.Stats(profiler), requests))
         out.append("")
     return "\n".join(out)
+
+
+def cpu_snapshot() -> tuple[float | None, float | None, float]:
+    """CPU seconds so far of the server (``server_cpu_seconds``), of the whole machine
+    (``machine_busy_seconds``) and of the children this process has waited for (the wrk
+    runs); the difference of two snapshots over the wall time is each one's use in cores."""
+    times = os.times()
+    return server_cpu_seconds(), machine_busy_seconds(), times.children_user + times.children_system
 
 
 # --- Table -----------------------------------------------------------------------------------

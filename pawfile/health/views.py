@@ -140,11 +140,12 @@ def pet_timeline(request: HttpRequest, pet_id: int) -> HttpResponse:
         "pet": pet,
         "months": display.months_of(entries),
         "page_key": f"{before[0]:%Y%m%d}-{before[1]}" if before else "first",
-        "record_count": records.count(),
+        # Called only by a template that shows it: an older page over HTMX counts nothing.
+        "record_count": records.count,
         "older_query": urlencode([*query, ("before", f"{page[-1].date}.{page[-1].pk}")])
         if more
         else "",
-        "newest_query": urlencode(query) if before else "",
+        "newest_query": urlencode(query),
         "kinds": kinds,
         "kind_filters": [(value, label, value in kinds) for value, label in Kind.choices],
         "can_write": display.can_write(user, pet),
