@@ -36,6 +36,7 @@ browser:  ## Debian's chromium for the browser tests (Playwright's own download 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache  # layer contracts: [tool.importlinter] in pyproject.toml
 
 typecheck: $(VENV)/.installed-dev
 	PAWFILE_ENV=test $(BIN)/mypy pawfile

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -222,52 +223,49 @@ def profile(
     return "\n".join(out)
 
 
+def _pid_cpu_seconds(pid: int) -> float | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def services_cpu_seconds(
+    database: str | None, postgres_url: str, redis_url: str
+) -> dict[int, float] | None:
+    """CPU seconds so far of each PostgreSQL server process connected to ``database`` and of
+    the Redis server, by pid; ``None`` without a database (embedded mode) or when they run
+    elsewhere. Redis is counted whole: other clients of the same server show here too."""
+    local = ("127.0.0.1", "localhost", "::1")
+    if database is None or not Path("/proc/self/stat").exists():
+        return None
+    if urlsplit(postgres_url).hostname not in local or urlsplit(redis_url).hostname not in local:
+        return None
+    import psycopg
+    import redis
+
+    with psycopg.connect(postgres_url.replace("postgres://", "postgresql://", 1)) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+        pids = {int(row[0]) for row in rows}
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    try:
+        pids.add(int(client.info("server")["process_id"]))
+    finally:
+        client.close()
+    found = {pid: _pid_cpu_seconds(pid) for pid in pids}
+    return {pid: seconds for pid, seconds in found.items() if seconds is not None} or None
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the processes of ``after`` used since ``before`` (new ones from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def cpu_snapshot() -> tuple[float | None, float | None, float]:
     """CPU seconds so far of the server (``server_cpu_seconds``), of the whole machine
     (``machine_busy_seconds``) and of the children this process has waited for (the wrk
     runs); the difference of two snapshots over the wall time is each one's use in cores."""
     times = os.times()
     return server_cpu_seconds(), machine_busy_seconds(), times.children_user + times.children_system
-
-
-# --- Table -----------------------------------------------------------------------------------
-
-
-def _cores(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def _ratio(value: float) -> str:
-    return f"{value:.2f}" if value >= 0.1 else f"{value:.4f}"
-
-
-def table(results: Sequence[Any]) -> str:
-    """The results as a Markdown table (``Result`` rows of ``bench/api.py``)."""
-    bare = {r.endpoint.name: r.rps for r in results if r.server == "bare"}
-    header = (
-        "endpoint", "server", "req/s", "p50 ms", "p95 ms", "p99 ms", "ratio to bare",
-        "server CPU", "req/s per server core", "other CPU", "target",
-    )  # fmt: skip
-    rows = [header]
-    for r in results:
-        base = bare.get(r.endpoint.name)
-        per_core = r.rps_per_core
-        rows.append(
-            (
-                r.endpoint.name, f"{r.server} t={r.threads}", f"{r.rps:.0f}", f"{r.p50_ms:.2f}",
-                f"{r.p95_ms:.2f}", f"{r.p99_ms:.2f}", _ratio(r.rps / base) if base else "-",
-                _cores(r.server_cores), "-" if per_core is None else f"{per_core:.0f}",
-                _cores(r.other_cores), r.verdict(),
-            )
-        )  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [
-            c.ljust(widths[i]) if i in (0, 1, 10) else c.rjust(widths[i]) for i, c in enumerate(row)
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-        if n == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    notes = [f"{r.server} t={r.threads} {r.endpoint.name}: {r.errors}" for r in results if r.errors]
-    return "\n".join([*lines, "", *notes] if notes else lines)

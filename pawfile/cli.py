@@ -191,23 +191,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
-    """Create a superuser with a verified email and a household."""
-    from allauth.account.models import EmailAddress
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
-    from pawfile.accounts.models import User
-    from pawfile.accounts.services import user_create
+    """Create a superuser with a verified email and a household (``admin_create``, as the
+    first-admin page does)."""
+    from pawfile.accounts.services import admin_create
+    from pawfile.lib.errors import ServiceError
 
     email = (args.email or input("Email: ")).strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        print(f"error: {email!r} is not an email address", file=sys.stderr)
-        return 2
-    if User.objects.filter(email__iexact=email).exists():
-        print(f"error: an account with {email} already exists", file=sys.stderr)
-        return 2
     if args.password_file:
         with open(args.password_file, encoding="utf-8") as handle:
             password = handle.read().strip()
@@ -218,17 +207,11 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
         if password != getpass.getpass("Password (again): "):
             print("error: the passwords differ", file=sys.stderr)
             return 2
-    from django.contrib.auth import password_validation
-
     try:
-        password_validation.validate_password(password, User(email=email))
-    except ValidationError as exc:
-        print("error: " + " ".join(exc.messages), file=sys.stderr)
+        admin_create(email=email, password=password, name=args.name or "")
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    user = user_create(
-        email=email, password=password, name=args.name or "", is_staff=True, is_superuser=True
-    )
-    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
     print(f"Admin {email} created. Log in and set up two-factor authentication to open the admin.")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -26,23 +27,28 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        """Render now (in the request's language), send from the task queue.
+        """Render now (in the request's language), write it to the outbox, send from a worker.
 
         Sending in the request would make a reset for a known address slower than for an
-        unknown one, telling an observer which addresses have accounts.
+        unknown one, telling an observer which addresses have accounts. The outbox row holds
+        the links; the task queue gets only its id, and the text is dropped once sent.
         """
-        from pawfile.accounts.tasks import email_send
-        from pawfile.lib.tasks import enqueue_on_commit
+        from pawfile.outbox.mail import mail_enqueue
 
         message = self.render_mail(template_prefix, email, context)
         html = next(
             (body for body, mime in getattr(message, "alternatives", []) if mime == "text/html"),
             None,
         )
-        enqueue_on_commit(
-            email_send, str(message.subject), str(message.body), message.from_email,
-            list(message.to), html,
-        )  # fmt: skip
+        mail_enqueue(
+            key=f"account:{template_prefix.rsplit('/', 1)[-1]}:{uuid.uuid4().hex}",
+            to=list(message.to),
+            subject=str(message.subject),
+            body=str(message.body),
+            html=html,
+            from_email=message.from_email,
+            sensitive=True,
+        )
 
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_ip(request)

@@ -11,9 +11,11 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from pawfile.accounts import selectors, services
-from pawfile.accounts.choices import Role
+from pawfile.accounts.access import Action, access_of
+from pawfile.accounts.apiauth import acting_user
 from pawfile.accounts.models import Household, Invitation, Membership, User
-from pawfile.lib.api import Id, InputSchema, acting_user, responses
+from pawfile.lib.api import Id, InputSchema, responses
+from pawfile.lib.errors import Invalid
 from pawfile.lib.pagination import Page, PageQuery, paginate
 
 router = Router(tags=["accounts"])
@@ -30,7 +32,7 @@ class MeOut(Schema):
 class HouseholdOut(Schema):
     id: int
     name: str
-    role: str
+    role: str = Field(description="Your role; empty when a time-limited grant opens it.")
 
 
 class MemberOut(Schema):
@@ -93,7 +95,9 @@ def household_detail(request: HttpRequest, household_id: Id) -> dict[str, object
     user = acting_user(request)
     household = selectors.household_get(user=user, household_id=household_id)
     members = [_member(m) for m in selectors.member_list(user=user, household=household)]
-    return {**_household_out(household, household.current_role), "members": members}  # type: ignore[attr-defined]
+    access = access_of(household)
+    role = access.role if access is not None else None
+    return {**_household_out(household, role or ""), "members": members}
 
 
 @router.get(
@@ -118,11 +122,11 @@ def invitation_create(
     """Sends the invitation link by email. A pending invitation to the same address is
     replaced; inviting someone already in the household is a 409."""
     user = acting_user(request)
-    household = selectors.household_get(user=user, household_id=household_id, min_role=Role.OWNER)
+    household = selectors.household_get(user=user, household_id=household_id, action=Action.MANAGE)
     try:
         validate_email(payload.email)
-    except ValidationError as exc:
-        raise ValidationError({"email": exc.messages}) from None
+    except ValidationError as exc:  # Django's validator, turned into the service family
+        raise Invalid(fields={"email": exc.messages}) from None
     invitation = services.invitation_create(
         household=household, actor=user, email=payload.email, role=payload.role
     )

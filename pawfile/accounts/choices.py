@@ -1,4 +1,4 @@
-"""Choices used by accounts: household roles, themes, languages."""
+"""Choices used by accounts: household roles, what a role or grant allows, themes, languages."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +10,17 @@ class Role(models.TextChoices):
     OWNER = "owner", _("Owner")
     CARETAKER = "caretaker", _("Caretaker")
     VIEWER = "viewer", _("Viewer")
+
+
+class Action(models.TextChoices):
+    """What a subject may do to a household or a pet; who may do which is decided only by
+    ``pawfile.accounts.access`` (its module docstring holds the table)."""
+
+    SUMMARY = "summary", _("See the pet card and health summary")
+    VIEW = "view", _("See everything")
+    WRITE = "write", _("Add, change and delete pets, records, notes, photos and contacts")
+    PET_DELETE = "pet_delete", _("Delete a pet")
+    MANAGE = "manage", _("Manage members, invitations and the household")
 
 
 class Theme(models.TextChoices):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from collections.abc import Callable
 from functools import cache
 
@@ -15,30 +14,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from pawfile.accounts.authurls import auth_action
 from pawfile.lib.clientip import client_ip
+from pawfile.lib.dates import zone_activate, zone_deactivate
 from pawfile.lib.ratelimit import Rule, ratelimit_hit
-
-# POSTs to these paths are auth attempts; each maps to a limit in PAWFILE_RATELIMITS.
-AUTH_ACTIONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), action)
-    for p, action in [
-        (r"^/accounts/login/$", "login"),
-        (r"^/accounts/login/code/", "login"),
-        (r"^/accounts/signup/", "signup"),
-        (r"^/setup/", "signup"),
-        (r"^/accounts/password/reset/", "password_reset"),
-        (r"^/accounts/2fa/authenticate/", "mfa"),
-        (r"^/accounts/2fa/reauthenticate/", "mfa"),
-        (r"^/accounts/reauthenticate/", "mfa"),
-        (r"^/_allauth/(browser|app)/v1/auth/login$", "login"),
-        (r"^/_allauth/(browser|app)/v1/auth/code/", "login"),
-        (r"^/_allauth/(browser|app)/v1/auth/signup$", "signup"),
-        (r"^/_allauth/(browser|app)/v1/auth/password/", "password_reset"),
-        (r"^/_allauth/(browser|app)/v1/auth/2fa/", "mfa"),
-        (r"^/_allauth/(browser|app)/v1/auth/reauthenticate$", "mfa"),
-        (r"^/_allauth/app/v1/tokens/refresh$", "token_refresh"),
-    ]
-]
 
 
 @cache
@@ -106,12 +85,11 @@ class AuthRateLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
-            for pattern, action in AUTH_ACTIONS:
-                if pattern.search(request.path_info):
-                    blocked = self._check(request, action)
-                    if blocked is not None:
-                        return blocked
-                    break
+            action = auth_action(request.path_info)
+            if action is not None:
+                blocked = self._check(request, action)
+                if blocked is not None:
+                    return blocked
         return self.get_response(request)
 
     def _check(self, request: HttpRequest, action: str) -> HttpResponse | None:
@@ -128,18 +106,28 @@ class AuthRateLimitMiddleware:
 
 
 class UserPreferencesMiddleware:
-    """Activates the signed-in user's chosen language (the browser's otherwise)."""
+    """Activates the signed-in user's chosen language (the browser's otherwise) and time zone
+    (the site's, UTC, otherwise) for the request; the zone is deactivated when the request
+    ends, so a thread's next request never inherits it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        locale = getattr(user, "locale", "") if user is not None and user.is_authenticated else ""
+        signed_in = user is not None and user.is_authenticated
+        locale = getattr(user, "locale", "") if signed_in else ""
         if locale:
             translation.activate(locale)
             request.LANGUAGE_CODE = locale
-        return self.get_response(request)
+        if signed_in:
+            zone_activate(user)
+        else:
+            zone_deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            zone_deactivate()
 
 
 @cache

@@ -163,45 +163,41 @@ class Invitation(models.Model):
         return self.status == InvitationStatus.PENDING and self.expires_at > dj_timezone.now()
 
 
-class DataExportStatus(models.TextChoices):
-    """Where a data export is in its life: built, mailed, fetched once, then gone."""
+class Grant(models.Model):
+    """Time-limited access for someone who is not (or not only) a member of a household.
 
-    PENDING = "pending", _("Being prepared")
-    READY = "ready", _("Ready to download")
-    DOWNLOADED = "downloaded", _("Downloaded")
-    EXPIRED = "expired", _("Expired")
-    FAILED = "failed", _("Failed")
+    Who: ``user``. What: the ``household``, or only the pet ``pet_id`` in it. Which actions:
+    ``actions`` (comma-separated ``Action`` values; never delete or manage). When: from
+    ``starts_at`` until ``ends_at``. Why: ``source`` names what gave it (``booking:123``), so
+    the app that made it can end it. ``pawfile.accounts.access`` is the only reader.
 
-
-class DataExport(models.Model):
-    """A zip of everything a user owns or shares, asked for from the "Your data" page.
-
-    The download link carries a signed id and a random token; only the token's SHA-256 is
-    stored here, so the table alone cannot produce a working link. The file lives in the
-    default storage under ``exports/`` (never publicly served) until it is downloaded once or
-    expires.
+    ``pet_id`` is a plain column, not a foreign key: accounts sits below pets and knows no
+    pet model. Deleting a pet deletes its grants (``pets.services.pet_delete``); deleting a
+    household or the user deletes them through the foreign keys.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="data_exports")
-    status = models.CharField(
-        max_length=16, choices=DataExportStatus.choices, default=DataExportStatus.PENDING
-    )
-    token_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
-    file_name = models.CharField(max_length=255, blank=True, default="")
-    size = models.PositiveBigIntegerField(default=0)
-    language = models.CharField(max_length=8, blank=True, default="")
-    error = models.CharField(max_length=255, blank=True, default="")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="grants")
+    pet_id = models.PositiveBigIntegerField(null=True, blank=True)
+    actions = models.CharField(_("actions"), max_length=100)
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    source = models.CharField(_("source"), max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
-    ready_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    downloaded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = _("data export")
-        verbose_name_plural = _("data exports")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "expires_at"])]
+        verbose_name = _("access grant")
+        verbose_name_plural = _("access grants")
+        indexes = [
+            models.Index(fields=["user", "household"], name="grant_user_household"),
+            models.Index(fields=["source"], name="grant_source"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="grant_ends_after_start"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"export {self.pk} of {self.user_id} ({self.status})"
+        scope = f"pet {self.pet_id}" if self.pet_id else "household"
+        return f"{self.user_id}: {self.actions} on {scope} of {self.household_id} ({self.source})"

@@ -1,45 +1,43 @@
 """Writes for users, households, memberships and invitations.
 
-Every function takes keyword arguments, checks that the acting user may do what is asked, and
-raises ``HouseholdError`` (a message a person can read) when the request makes no sense, or
-``Http404`` when the actor may not see the household at all. Views, the API, the admin and the
-CLI all call these; none of them write these models directly.
+Every function takes keyword arguments and checks through ``pawfile.accounts.access`` that
+the acting user may do what is asked: ``NotFound`` when the actor may not see the household
+at all, ``Forbidden`` when their role does not allow it. A request that makes no sense raises
+``Invalid`` (with the field) or ``Conflict`` (the state does not allow it), each with a
+message a person can read. Views, the API, the admin and the CLI all call these; none of them
+write these models directly.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
-from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from pawfile.accounts.access import GRANTABLE, Access, Action, household_access
 from pawfile.accounts.choices import InvitationStatus, Role
-from pawfile.accounts.models import Household, Invitation, Membership, User
-from pawfile.accounts.selectors import membership_for
+from pawfile.accounts.models import Grant, Household, Invitation, Membership, User
+from pawfile.lib import registry
+from pawfile.lib.errors import Conflict, Invalid, NotFound
 from pawfile.lib.storage import files_delete_on_commit
-from pawfile.lib.tasks import enqueue_on_commit
+from pawfile.outbox.mail import mail_enqueue
+from pawfile.outbox.models import OutboxMessage
 
 INVITATION_SALT = "pawfile.accounts.invitation"
 
 
-class HouseholdError(Exception):
-    """A household change that cannot be made; ``str(error)`` is shown to the person."""
-
-
-def _require_owner(*, household: Household, actor: User) -> Membership:
-    membership = membership_for(user=actor, household=household)
-    if membership is None:
-        raise Http404
-    if membership.role != Role.OWNER:
-        raise HouseholdError(_("Only the household owner can do that."))
-    return membership
+def _manage(*, household: Household, actor: User) -> Access:
+    """The actor's access if they may manage ``household`` (the owner); ``NotFound`` /
+    ``Forbidden`` otherwise."""
+    return household_access(user=actor, household_id=household.pk, action=Action.MANAGE)
 
 
 def user_create(
@@ -57,6 +55,72 @@ def user_create(
             email=email, password=password, name=name, is_staff=is_staff, is_superuser=is_superuser
         )
         household_create(owner=user, name=household_name)
+    return user
+
+
+def admin_create(*, email: str, password: str, name: str = "") -> User:
+    """Create an instance administrator (staff and superuser) with a verified email address
+    and a household of their own; the one way to make an admin (first-admin page, CLI).
+
+    Raises ``Invalid`` (field ``email``) for something that is not an email address,
+    ``Conflict`` when an account with that email exists, and ``Invalid`` (field
+    ``password``) for a password the password validators refuse. Returns the new user.
+    """
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid(_("Enter a valid email address."), field="email") from None
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(_("An account with this email already exists."), field="email")
+    try:
+        password_validation.validate_password(password, User(email=email, name=name))
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), fields={"password": exc.messages}) from None
+    with transaction.atomic():
+        user = user_create(
+            email=email, password=password, name=name, is_staff=True, is_superuser=True
+        )
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    return user
+
+
+def user_preferences_update(
+    *,
+    user: User,
+    name: str | None = None,
+    phone: str | None = None,
+    timezone: str | None = None,
+    locale: str | None = None,
+    theme: str | None = None,
+) -> User:
+    """Save the preferences given on ``user`` (``None`` leaves one as it is); returns ``user``.
+
+    Raises ``Invalid`` (with the fields) for a time zone that is not an IANA name, a language
+    or theme that is not offered, or a name or phone that is too long; nothing is changed
+    then, on the row or on ``user``.
+    """
+    from django.core.exceptions import ValidationError
+
+    given = {"name": name, "phone": phone, "timezone": timezone, "locale": locale, "theme": theme}
+    changes = {field: value for field, value in given.items() if value is not None}
+    errors: dict[str, list[str]] = {}
+    for field, value in changes.items():
+        try:
+            changes[field] = User._meta.get_field(field).clean(value, user)  # type: ignore[union-attr]
+        except ValidationError as exc:
+            errors[field] = list(exc.messages)
+    if errors:
+        raise Invalid(fields=errors)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if changes:
+        user.save(update_fields=list(changes))
     return user
 
 
@@ -82,24 +146,25 @@ def household_ensure_for_user(*, user: User) -> Household:
 
 
 def household_delete(*, household: Household) -> None:
-    """Delete a household with its pets and records; their stored files go after commit.
+    """Delete a household with everything in it; stored files go after commit.
 
-    No permission check: callers decide (the last member leaving, an account deletion).
+    Every app that keeps something of a household (pets, and through them health...) clears
+    it and names its files through the registry (``registry.deletion_files``), so accounts
+    knows none of them. No permission check: callers decide (the last member leaving, an
+    account deletion).
     """
-    from pawfile.pets.models import Pet
-    from pawfile.pets.photos import pets_file_names
-
     with transaction.atomic():
-        names = pets_file_names(Pet.objects.filter(household=household))
+        names = registry.deletion_files("household", household)
         household.delete()
         files_delete_on_commit(names)
 
 
 def household_rename(*, household: Household, actor: User, name: str) -> Household:
-    _require_owner(household=household, actor=actor)
+    """Rename ``household`` (owner only); ``Invalid`` for an empty name."""
+    _manage(household=household, actor=actor)
     name = name.strip()
     if not name:
-        raise HouseholdError(_("A household needs a name."))
+        raise Invalid(_("A household needs a name."), field="name")
     household.name = name[:120]
     household.save(update_fields=["name"])
     return household
@@ -116,42 +181,55 @@ def invitation_token(invitation: Invitation) -> str:
 def invitation_from_token(token: str) -> Invitation:
     """The open invitation a token names.
 
-    Raises ``HouseholdError`` if the token is forged, expired, already used or revoked.
+    Raises ``Invalid`` (``token``) if the token is forged, ``Conflict`` if it expired, was
+    used or withdrawn.
     """
     try:
         data = signing.loads(
             token, salt=INVITATION_SALT, max_age=settings.PAWFILE_INVITATION_MAX_AGE
         )
     except signing.SignatureExpired:
-        raise HouseholdError(_("This invitation has expired. Ask for a new one.")) from None
+        raise _expired() from None
     except signing.BadSignature:
-        raise HouseholdError(_("This invitation link is not valid.")) from None
+        message = _("This invitation link is not valid.")
+        raise Invalid(message, code="invitation_invalid", field="token") from None
     invitation = (
         Invitation.objects.select_related("household", "invited_by")
         .filter(pk=data.get("i"), email=data.get("e"))
         .first()
     )
     if invitation is None or invitation.status == InvitationStatus.REVOKED:
-        raise HouseholdError(_("This invitation was withdrawn."))
+        raise Conflict(_("This invitation was withdrawn."), code="invitation_withdrawn")
     if invitation.status == InvitationStatus.ACCEPTED:
-        raise HouseholdError(_("This invitation has already been used."))
+        raise _used()
     if not invitation.is_open:
-        raise HouseholdError(_("This invitation has expired. Ask for a new one."))
+        raise _expired()
     return invitation
+
+
+def _expired() -> Conflict:
+    return Conflict(_("This invitation has expired. Ask for a new one."), code="invitation_expired")
+
+
+def _used() -> Conflict:
+    return Conflict(_("This invitation has already been used."), code="invitation_used")
 
 
 def invitation_create(*, household: Household, actor: User, email: str, role: str) -> Invitation:
     """Invite ``email`` to ``household`` as ``role`` and send the link after commit.
 
-    Only the owner may invite. Inviting someone already in the household is refused; a
-    pending invitation for the same email is replaced by the new one.
+    Only the owner may invite (``Forbidden``). A role other than caretaker or viewer is
+    ``Invalid``; inviting someone already in the household is a ``Conflict``; a pending
+    invitation for the same email is replaced by the new one.
     """
-    _require_owner(household=household, actor=actor)
+    _manage(household=household, actor=actor)
     email = User.objects.normalize_email(email.strip()).lower()
     if role not in (Role.CARETAKER, Role.VIEWER):
-        raise HouseholdError(_("Invite people as caretaker or viewer; ownership is transferred."))
+        message = _("Invite people as caretaker or viewer; ownership is transferred.")
+        raise Invalid(message, field="role")
     if household.memberships.filter(user__email__iexact=email).exists():
-        raise HouseholdError(_("%(email)s is already in this household.") % {"email": email})
+        message = _("%(email)s is already in this household.") % {"email": email}
+        raise Conflict(message, code="already_member")
     with transaction.atomic():
         household.invitations.filter(email=email, status=InvitationStatus.PENDING).update(
             status=InvitationStatus.REVOKED
@@ -164,21 +242,18 @@ def invitation_create(*, household: Household, actor: User, email: str, role: st
             expires_at=timezone.now() + timedelta(seconds=settings.PAWFILE_INVITATION_MAX_AGE),
         )
         language = translation.get_language() or settings.LANGUAGE_CODE
-        from pawfile.accounts.tasks import invitation_email_send
-
-        enqueue_on_commit(invitation_email_send, invitation.pk, language)
+        invitation_email_enqueue(invitation=invitation, language=language)
     return invitation
 
 
-def invitation_email_send(*, invitation_id: int, language: str) -> bool:
-    """Send the invitation link; returns False when the invitation is no longer open."""
-    invitation = (
-        Invitation.objects.select_related("household", "invited_by")
-        .filter(pk=invitation_id)
-        .first()
-    )
-    if invitation is None or not invitation.is_open:
-        return False
+def invitation_email_enqueue(*, invitation: Invitation, language: str) -> OutboxMessage:
+    """Render the invitation mail in ``language`` and write it to the outbox, in the caller's
+    transaction (so the mail exists exactly when the invitation does); sent after commit.
+
+    Rendered now rather than when sent: the outbox stays free of account code, and the mail
+    leaves within moments. An invitation withdrawn before its mail leaves still gets the
+    mail; its link then says the invitation was withdrawn. Returns the outbox row.
+    """
     link = settings.PAWFILE_BASE_URL + reverse(
         "invitation_accept", kwargs={"token": invitation_token(invitation)}
     )
@@ -189,12 +264,14 @@ def invitation_email_send(*, invitation_id: int, language: str) -> bool:
             "household": invitation.household.name,
         }
         body = render_to_string("accounts/email/invitation.txt", context)
-    send_mail(subject, body, None, [invitation.email])
-    return True
+    return mail_enqueue(
+        key=f"invitation:{invitation.pk}", to=[invitation.email], subject=subject, body=body
+    )
 
 
 def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
-    _require_owner(household=invitation.household, actor=actor)
+    """Withdraw a pending invitation (owner only); one already used or withdrawn stays."""
+    _manage(household=invitation.household, actor=actor)
     if invitation.status == InvitationStatus.PENDING:
         invitation.status = InvitationStatus.REVOKED
         invitation.save(update_fields=["status"])
@@ -204,7 +281,8 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     """Join the household named by ``token`` with the invited role.
 
     The invitation must be addressed to one of the user's verified email addresses, so a
-    forwarded link cannot be used by someone else. Raises ``HouseholdError`` otherwise.
+    forwarded link cannot be used by someone else. Raises what ``invitation_from_token``
+    raises, and ``Conflict`` for another address or someone already in the household.
     """
     from allauth.account.models import EmailAddress
 
@@ -212,22 +290,23 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         invitation = invitation_from_token(token)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.status != InvitationStatus.PENDING:
-            raise HouseholdError(_("This invitation has already been used."))
+            raise _used()
         addresses = EmailAddress.objects.filter(user=user)
         if addresses.exists():
             verified = addresses.filter(email__iexact=invitation.email, verified=True).exists()
         else:  # accounts made by the CLI or an admin carry no address rows
             verified = user.email == invitation.email
         if not verified:
-            raise HouseholdError(
+            raise Conflict(
                 _("This invitation was sent to %(email)s. Sign in with that address to accept it.")
-                % {"email": invitation.email}
+                % {"email": invitation.email},
+                code="invitation_other_address",
             )
         membership, created = Membership.objects.get_or_create(
             household=invitation.household, user=user, defaults={"role": invitation.role}
         )
         if not created:
-            raise HouseholdError(_("You are already in this household."))
+            raise Conflict(_("You are already in this household."), code="already_member")
         invitation.status = InvitationStatus.ACCEPTED
         invitation.accepted_by = user
         invitation.save(update_fields=["status", "accepted_by"])
@@ -240,58 +319,109 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 def _target_membership(*, household: Household, member: User) -> Membership:
     membership = household.memberships.filter(user=member).first()
     if membership is None:
-        raise Http404
+        raise NotFound(_("Not found."))
     return membership
 
 
 def membership_set_role(
     *, household: Household, actor: User, member: User, role: str
 ) -> Membership:
-    """Change a member's role to caretaker or viewer (ownership moves by transfer only)."""
-    _require_owner(household=household, actor=actor)
+    """Change a member's role to caretaker or viewer (owner only; ownership moves by transfer
+    only): ``Invalid`` for another role, ``Conflict`` for the owner's own role."""
+    _manage(household=household, actor=actor)
     if role not in (Role.CARETAKER, Role.VIEWER):
-        raise HouseholdError(_("Choose caretaker or viewer; ownership is transferred."))
+        raise Invalid(_("Choose caretaker or viewer; ownership is transferred."), field="role")
     membership = _target_membership(household=household, member=member)
     if membership.role == Role.OWNER:
-        raise HouseholdError(_("Transfer ownership before changing your own role."))
+        raise Conflict(_("Transfer ownership before changing your own role."))
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
 
 
 def membership_remove(*, household: Household, actor: User, member: User) -> None:
-    """The owner removes someone else from the household."""
-    _require_owner(household=household, actor=actor)
+    """The owner removes someone else from the household (``Conflict`` for the owner)."""
+    _manage(household=household, actor=actor)
     membership = _target_membership(household=household, member=member)
     if membership.role == Role.OWNER:
-        raise HouseholdError(_("The owner cannot be removed; transfer ownership first."))
+        raise Conflict(_("The owner cannot be removed; transfer ownership first."))
     membership.delete()
 
 
 def membership_leave(*, household: Household, user: User) -> None:
-    """A member leaves. The owner must transfer ownership first unless they are alone, in
-    which case the household is deleted with them leaving it."""
-    membership = membership_for(user=user, household=household)
-    if membership is None:
-        raise Http404
-    if membership.role == Role.OWNER:
-        if household.memberships.exclude(pk=membership.pk).exists():
-            raise HouseholdError(_("Transfer ownership to another member before leaving."))
+    """A member leaves (``NotFound`` for anyone else). The owner must transfer ownership
+    first (``Conflict``) unless they are alone, in which case the household is deleted with
+    them leaving it."""
+    access = household_access(user=user, household_id=household.pk, action=Action.VIEW)
+    if access.role is None:  # a grant is not a membership: there is nothing to leave
+        raise NotFound(_("Not found."))
+    if access.role == Role.OWNER:
+        if household.memberships.exclude(user=user).exists():
+            raise Conflict(_("Transfer ownership to another member before leaving."))
         household_delete(household=household)
         return
-    membership.delete()
+    household.memberships.filter(user=user).delete()
 
 
 def household_transfer_ownership(*, household: Household, actor: User, new_owner: User) -> None:
-    """Make ``new_owner`` (already a member) the owner; the previous owner becomes caretaker."""
-    current = _require_owner(household=household, actor=actor)
+    """Make ``new_owner`` (already a member) the owner; the previous owner becomes caretaker.
+    Owner only; ``Conflict`` when the owner names themselves."""
+    _manage(household=household, actor=actor)
     target = _target_membership(household=household, member=new_owner)
-    if target.pk == current.pk:
-        raise HouseholdError(_("You already own this household."))
+    if target.user_id == actor.pk:
+        raise Conflict(_("You already own this household."))
     with transaction.atomic():
         # Demote first: the one-owner constraint holds at every statement.
-        Membership.objects.filter(pk=current.pk).update(role=Role.CARETAKER)
+        household.memberships.filter(user=actor).update(role=Role.CARETAKER)
         Membership.objects.filter(pk=target.pk).update(role=Role.OWNER)
+
+
+# --- Grants --------------------------------------------------------------------------------
+
+
+def grant_create(
+    *,
+    user: User,
+    household: Household,
+    actions: Iterable[str],
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    source: str,
+    pet_id: int | None = None,
+) -> Grant:
+    """Give ``user`` the ``actions`` on ``household`` (only on its pet ``pet_id`` if given)
+    from ``starts_at`` until ``ends_at``, because of ``source`` (``"booking:123"``).
+
+    No permission check: the app that owns the reason decides (a confirmed booking). Raises
+    ``Invalid`` for actions a grant cannot carry (delete a pet, manage), a period that ends
+    before it starts, or a missing source. A ``pet_id`` that is not in ``household`` opens
+    nothing: the pet gate matches a grant's household and pet together."""
+    wanted = set(actions)
+    errors: dict[str, list[str]] = {}
+    if not wanted or not wanted <= {str(a) for a in GRANTABLE}:
+        errors["actions"] = [_("A grant gives seeing the summary, seeing or writing; no more.")]
+    if ends_at <= starts_at:
+        errors["ends_at"] = [_("The end must be after the start.")]
+    if not source.strip():
+        errors["source"] = [_("Say what gives this access.")]
+    if errors:
+        raise Invalid(fields=errors)
+    return Grant.objects.create(
+        user=user,
+        household=household,
+        pet_id=pet_id,
+        actions=",".join(sorted(wanted)),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        source=source.strip()[:100],
+    )
+
+
+def grants_end(*, source: str) -> int:
+    """End at once every grant given because of ``source`` (a cancelled booking): they are
+    deleted. Returns how many there were."""
+    deleted, _by_model = Grant.objects.filter(source=source).delete()
+    return deleted
 
 
 def user_sessions_end(*, user: User) -> int:

@@ -13,13 +13,16 @@ each use. Pawfile adds two things:
   exchanged, so two exchanges of one token racing in the same instant count as a reuse
   instead of both succeeding;
 * a cheaper stateful check. allauth reads and decodes the session, then loads the user, on
-  every call (two ORM queries, most of the cost of a small API call). Once a token's session
-  has been checked that way, what it yielded (session key, user id, the session's password
-  hash) is remembered in this process, keyed by the token's ``sid`` claim; later calls make
-  one hand-written SELECT that returns the user only while the session row exists and has not
-  expired, then check ``is_active`` and the password hash again. Nothing that can change is
-  remembered: logout, a password change, a revoked family or an expired session end the
-  token on its very next call, in every process.
+  every call (a session load and an ORM query, most of the cost of a small API call; with
+  ``cached_db`` sessions a Redis read and a query). The first call of a token's session reads
+  the session row and the user in one hand-written SELECT and makes the same checks
+  (``_session_open``); a case it does not settle (a refusal, a backend of another kind, a
+  hash under a fallback key) goes to allauth, which decides. What the check yielded (session
+  key, user id, the session's password hash) is then remembered in this process, keyed by the
+  token's ``sid`` claim; later calls make one hand-written SELECT that returns the user only
+  while the session row exists and has not expired, then check ``is_active`` and the password
+  hash again. Nothing that can change is remembered: logout, a password change, a revoked
+  family or an expired session end the token on its very next call, in every process.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from functools import cache
+from importlib import import_module
 from typing import Any
 
 import jwt
@@ -35,11 +39,12 @@ from allauth.headless import app_settings
 from allauth.headless.tokens.strategies.jwt import JWTTokenStrategy
 from allauth.headless.tokens.strategies.jwt import internal as jwt_internal
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Exists
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -103,6 +108,11 @@ DATABASE_SESSION_ENGINES = (
     "django.contrib.sessions.backends.db",
     "django.contrib.sessions.backends.cached_db",
 )
+# Backends whose get_user is ModelBackend's (the user by primary key, active users only).
+MODEL_BACKENDS = (
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+)
 
 
 def access_token_validate(token: str) -> tuple[AbstractBaseUser, dict[str, Any]] | None:
@@ -117,33 +127,101 @@ def access_token_validate(token: str) -> tuple[AbstractBaseUser, dict[str, Any]]
         if user is not None:
             return user, payload
         _checked.pop(sid, None)
-    session = jwt_internal.get_token_session(payload)
-    if session is None:
-        return None
-    user = jwt_internal.validate_token_user(payload, session)
-    if user is None:
-        return None
-    auth_hash = session.get(HASH_SESSION_KEY)
-    if settings.SESSION_ENGINE in DATABASE_SESSION_ENGINES and auth_hash and session.session_key:
+    opened = _session_open(sid, payload["sub"])
+    if opened is not None:
+        user, session_key, auth_hash = opened
+    else:  # refused, or a case the short check leaves to allauth: allauth decides
+        session = jwt_internal.get_token_session(payload)
+        if session is None:
+            return None
+        user = jwt_internal.validate_token_user(payload, session)
+        if user is None:
+            return None
+        session_key, auth_hash = session.session_key, session.get(HASH_SESSION_KEY)
+    if settings.SESSION_ENGINE in DATABASE_SESSION_ENGINES and auth_hash and session_key:
         if len(_checked) >= CHECKED_MAX:
             _checked.clear()
-        _checked[sid] = (session.session_key, user.pk, auth_hash)
+        _checked[sid] = (session_key, user.pk, auth_hash)
     return user, payload
+
+
+def _session_open(sid: str, sub: str) -> tuple[User, str, str] | None:
+    """``(user, session key, the session's password hash)`` when the token's session (by
+    its ``sid``) is alive and signs in, as of now, the user ``sub`` names; ``None`` in every
+    other case, which then goes to allauth's check (the only one that refuses).
+
+    What allauth and Django's ``get_user`` check, read in one query instead of a session
+    load and an ORM query for the user: the session row exists unexpired, names this user
+    and a backend of ``AUTHENTICATION_BACKENDS`` that loads users as ``ModelBackend`` does,
+    the user is active, and the session's password hash is the user's under the current
+    secret key (a hash under a fallback key goes the long way, which rotates it)."""
+    if not sqlrows.HAND_WRITTEN or settings.SESSION_ENGINE not in DATABASE_SESSION_ENGINES:
+        return None
+    session_key = jwt_internal.session_key_from_sid(sid)
+    try:
+        user_id = int(sub)
+    except ValueError:
+        return None
+    if not session_key or not sqlrows.is_id(user_id):
+        return None
+    connection = connections[DEFAULT_DB_ALIAS]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    found = sqlrows.fetch(_session_open_sql(), [user_id, session_key, now])
+    if not found:
+        return None
+    columns = sqlrows.columns(User, "u")
+    user = columns.instance(found[0][: len(columns)], connection)
+    data = import_module(settings.SESSION_ENGINE).SessionStore().decode(found[0][-1])
+    backend = data.get(BACKEND_SESSION_KEY)
+    auth_hash = data.get(HASH_SESSION_KEY)
+    if (
+        not isinstance(user, User)
+        or not data.get(SESSION_KEY) == sub == user._meta.pk.value_to_string(user)
+        or backend not in settings.AUTHENTICATION_BACKENDS
+        or backend not in MODEL_BACKENDS
+        or not user.is_active
+        or not isinstance(auth_hash, str)
+        or not constant_time_compare(auth_hash, user.get_session_auth_hash())
+    ):
+        return None
+    return user, session_key, auth_hash
+
+
+@cache
+def _session_open_sql() -> str:
+    from django.contrib.sessions.models import Session
+
+    s = sqlrows.column
+    return (  # names are quoted by the connection, values are parameters
+        f"SELECT {sqlrows.columns(User, 'u').sql}, {s(Session, 'session_data', 's')}"  # noqa: S608
+        f" FROM {sqlrows.table(Session)} s INNER JOIN {sqlrows.table(User)} u"
+        f" ON {s(User, 'id', 'u')} = %s"
+        f" WHERE {s(Session, 'session_key', 's')} = %s AND {s(Session, 'expire_date', 's')} > %s"
+    )
 
 
 def _session_user(session_key: str, user_id: int, auth_hash: str) -> User | None:
     """The user, if the session row still exists unexpired and the user may still sign in
     with the password the session was opened with; one query."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    found = sqlrows.fetch(_session_user_sql(), [user_id, session_key, now])
-    if not found:
+    if sqlrows.HAND_WRITTEN:
+        connection = connections[DEFAULT_DB_ALIAS]
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        found = sqlrows.fetch(_session_user_sql(), [user_id, session_key, now])
+        user = sqlrows.columns(User, "u").instance(found[0]) if found else None
+    else:  # the benchmark switch (bench/api.py --orm): the same query through the ORM
+        user = _session_user_orm(session_key, user_id)
+    if not isinstance(user, User):
         return None
-    user = sqlrows.columns(User, "u").instance(found[0])
-    assert isinstance(user, User)
     if not user.is_active or not constant_time_compare(auth_hash, user.get_session_auth_hash()):
         return None
     return user
+
+
+def _session_user_orm(session_key: str, user_id: int) -> User | None:
+    from django.contrib.sessions.models import Session
+
+    alive = Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now())
+    return User.objects.filter(pk=user_id).filter(Exists(alive)).first()
 
 
 @cache

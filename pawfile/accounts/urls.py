@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from pawfile.accounts import views
 
@@ -38,5 +38,4 @@ urlpatterns = [
         name="member_transfer",
     ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
-    path("", include("pawfile.accounts.data_urls")),
 ]

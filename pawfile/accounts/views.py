@@ -1,7 +1,8 @@
 """Web pages for accounts: landing, home, preferences, households, invitations, first admin.
 
 Each view renders the full page, or only the fragment when HTMX asks (``HX-Request``).
-Household errors come back as messages; strangers get 404.
+A service's refusal comes back as a message (``pawfile.lib.webforms``); strangers get 404,
+a role too low 403 (``pawfile.accounts.access``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -20,11 +21,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pawfile.accounts import selectors, services
+from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.choices import Role
 from pawfile.accounts.firstadmin import setup_token_valid
 from pawfile.accounts.forms import FirstAdminForm, InvitationForm, PreferencesForm, RoleForm
 from pawfile.accounts.models import Household, User
+from pawfile.lib import registry
 from pawfile.lib.htmx import is_htmx
+from pawfile.lib.webforms import Outcome, service_refusals
 
 
 def _acting_user(request: HttpRequest) -> User:
@@ -36,7 +40,10 @@ def _acting_user(request: HttpRequest) -> User:
 def landing(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    return render(request, "accounts/landing.html")
+    # The feature cards come from the installed apps (registry), so nothing not yet built
+    # or switched off is promised.
+    cards = registry.cards_render(page="landing", request=request)
+    return render(request, "accounts/landing.html", {"cards": cards})
 
 
 @login_required
@@ -51,6 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "households": households,
             "memberships": memberships,
             "mfa_enabled": is_mfa_enabled(user),
+            "cards": registry.cards_render(page="home", request=request),
         },
     )
 
@@ -61,21 +69,27 @@ def preferences(request: HttpRequest) -> HttpResponse:
     user = _acting_user(request)
     form = PreferencesForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Your preferences were saved."))
-        response = redirect("preferences")
-        if user.locale:
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                user.locale,
-                secure=settings.LANGUAGE_COOKIE_SECURE,
-                samesite="Lax",
-                max_age=365 * 86400,
-            )
-        else:
-            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
-        return response
+        with service_refusals(request, form=form) as outcome:
+            services.user_preferences_update(user=user, **form.cleaned_data)
+        if outcome.ok:
+            messages.success(request, _("Your preferences were saved."))
+            return _language_cookie_follow(redirect("preferences"), user.locale)
     return render(request, "accounts/preferences.html", {"form": form})
+
+
+def _language_cookie_follow(response: HttpResponse, locale: str) -> HttpResponse:
+    """The language cookie set to the saved language, or removed for the browser's own."""
+    if locale:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            locale,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            samesite="Lax",
+            max_age=365 * 86400,
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -95,9 +109,7 @@ def theme_set(request: HttpRequest) -> HttpResponse:
     if theme not in ("auto", "light", "dark"):
         theme = "auto"
     if request.user.is_authenticated:
-        user = _acting_user(request)
-        user.theme = theme
-        user.save(update_fields=["theme"])
+        services.user_preferences_update(user=_acting_user(request), theme=theme)
     response: HttpResponse = HttpResponseRedirect(_safe_next(request))
     if is_htmx(request):
         response = HttpResponse(status=204)
@@ -116,9 +128,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if language not in dict(settings.LANGUAGES):
         return response
     if request.user.is_authenticated:
-        user = _acting_user(request)
-        user.locale = language
-        user.save(update_fields=["locale"])
+        services.user_preferences_update(user=_acting_user(request), locale=language)
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
@@ -140,11 +150,12 @@ def _household(request: HttpRequest, household_id: int) -> Household:
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     user = _acting_user(request)
     household = _household(request, household_id)
+    access = access_of(household)
     context = {
         "household": household,
         "members": selectors.member_list(user=user, household=household),
         "invitations": selectors.invitation_list(user=user, household=household),
-        "is_owner": household.current_role == Role.OWNER,  # type: ignore[attr-defined]
+        "is_owner": access is not None and access.allows(Action.MANAGE),
         "invite_form": InvitationForm(),
         "role_choices": [(Role.CARETAKER, Role.CARETAKER.label), (Role.VIEWER, Role.VIEWER.label)],
     }
@@ -152,18 +163,11 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-def _run(request: HttpRequest, household_id: int, action: str, **kwargs: object) -> HttpResponse:
-    """Call a household service, turn its refusal into a message, go back to the page."""
-    try:
-        getattr(services, action)(**kwargs)
-    except services.HouseholdError as exc:
-        messages.error(request, str(exc))
-    except PermissionError:
-        raise PermissionDenied from None
-    else:
+def _back(request: HttpRequest, outcome: Outcome, household_id: int) -> HttpResponse:
+    """Back to the household page, saying "Done." unless the service refused (its message
+    is already there)."""
+    if outcome.ok:
         messages.success(request, _("Done."))
-    if action in ("membership_leave",):
-        return redirect("home")
     return redirect("household_detail", household_id=household_id)
 
 
@@ -171,14 +175,11 @@ def _run(request: HttpRequest, household_id: int, action: str, **kwargs: object)
 @require_POST
 def household_rename(request: HttpRequest, household_id: int) -> HttpResponse:
     household = _household(request, household_id)
-    return _run(
-        request,
-        household_id,
-        "household_rename",
-        household=household,
-        actor=_acting_user(request),
-        name=request.POST.get("name", ""),
-    )
+    with service_refusals(request) as outcome:
+        services.household_rename(
+            household=household, actor=_acting_user(request), name=request.POST.get("name", "")
+        )
+    return _back(request, outcome, household_id)
 
 
 @login_required
@@ -191,15 +192,14 @@ def invitation_create(request: HttpRequest, household_id: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, str(error))
         return redirect("household_detail", household_id=household_id)
-    return _run(
-        request,
-        household_id,
-        "invitation_create",
-        household=household,
-        actor=_acting_user(request),
-        email=form.cleaned_data["email"],
-        role=form.cleaned_data["role"],
-    )
+    with service_refusals(request) as outcome:
+        services.invitation_create(
+            household=household,
+            actor=_acting_user(request),
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+        )
+    return _back(request, outcome, household_id)
 
 
 @login_required
@@ -207,13 +207,9 @@ def invitation_create(request: HttpRequest, household_id: int) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, household_id: int, invitation_id: int) -> HttpResponse:
     household = _household(request, household_id)
     invitation = get_object_or_404(household.invitations, pk=invitation_id)
-    return _run(
-        request,
-        household_id,
-        "invitation_revoke",
-        invitation=invitation,
-        actor=_acting_user(request),
-    )
+    with service_refusals(request) as outcome:
+        services.invitation_revoke(invitation=invitation, actor=_acting_user(request))
+    return _back(request, outcome, household_id)
 
 
 def _member(household: Household, user_id: int) -> User:
@@ -226,68 +222,65 @@ def member_role(request: HttpRequest, household_id: int, user_id: int) -> HttpRe
     household = _household(request, household_id)
     form = RoleForm(request.POST)
     role = form.cleaned_data["role"] if form.is_valid() else ""
-    return _run(
-        request,
-        household_id,
-        "membership_set_role",
-        household=household,
-        actor=_acting_user(request),
-        member=_member(household, user_id),
-        role=role,
-    )
+    with service_refusals(request) as outcome:
+        services.membership_set_role(
+            household=household,
+            actor=_acting_user(request),
+            member=_member(household, user_id),
+            role=role,
+        )
+    return _back(request, outcome, household_id)
 
 
 @login_required
 @require_POST
 def member_remove(request: HttpRequest, household_id: int, user_id: int) -> HttpResponse:
     household = _household(request, household_id)
-    return _run(
-        request,
-        household_id,
-        "membership_remove",
-        household=household,
-        actor=_acting_user(request),
-        member=_member(household, user_id),
-    )
+    with service_refusals(request) as outcome:
+        services.membership_remove(
+            household=household, actor=_acting_user(request), member=_member(household, user_id)
+        )
+    return _back(request, outcome, household_id)
 
 
 @login_required
 @require_POST
 def member_transfer(request: HttpRequest, household_id: int, user_id: int) -> HttpResponse:
     household = _household(request, household_id)
-    return _run(
-        request,
-        household_id,
-        "household_transfer_ownership",
-        household=household,
-        actor=_acting_user(request),
-        new_owner=_member(household, user_id),
-    )
+    with service_refusals(request) as outcome:
+        services.household_transfer_ownership(
+            household=household,
+            actor=_acting_user(request),
+            new_owner=_member(household, user_id),
+        )
+    return _back(request, outcome, household_id)
 
 
 @login_required
 @require_POST
 def household_leave(request: HttpRequest, household_id: int) -> HttpResponse:
     household = _household(request, household_id)
-    return _run(
-        request, household_id, "membership_leave", household=household, user=_acting_user(request)
-    )
+    with service_refusals(request) as outcome:
+        services.membership_leave(household=household, user=_acting_user(request))
+    if outcome.ok:
+        messages.success(request, _("Done."))
+    return redirect("home")
 
 
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Show the invitation; a signed-in user accepts it with a POST."""
-    try:
+    """Show the invitation; a signed-in user accepts it with a POST. A link that no longer
+    works answers 410 with the reason (a message)."""
+    with service_refusals(request) as opened:
         invitation = services.invitation_from_token(token)
-    except services.HouseholdError as exc:
-        return render(request, "accounts/invitation.html", {"error": str(exc)}, status=410)
+    if not opened.ok:
+        return render(request, "accounts/invitation.html", {"error": True}, status=410)
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect(f"{settings.LOGIN_URL and '/accounts/login/'}?next={request.path}")
-        try:
+        with service_refusals(request) as outcome:
             membership = services.invitation_accept(token=token, user=_acting_user(request))
-        except services.HouseholdError as exc:
-            messages.error(request, str(exc))
+        if not outcome.ok:
             return redirect("invitation_accept", token=token)
         messages.success(request, _("Welcome to %(name)s.") % {"name": membership.household.name})
         return redirect("household_detail", household_id=membership.household_id)
@@ -301,22 +294,22 @@ def first_admin(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "404.html", status=404)
     form = FirstAdminForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.user_create(
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"],
-            name=form.cleaned_data.get("name", ""),
-            is_staff=True,
-            is_superuser=True,
-        )
-        from allauth.account.models import EmailAddress
-
-        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(
-            request,
-            _("Your admin account is ready. Set up two-factor authentication to open the admin."),
-        )
-        return redirect("mfa_index")
+        with service_refusals(request, form=form, rename={"password": "password1"}) as outcome:
+            user = services.admin_create(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                name=form.cleaned_data.get("name", ""),
+            )
+        if outcome.ok:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request,
+                _(
+                    "Your admin account is ready. "
+                    "Set up two-factor authentication to open the admin."
+                ),
+            )
+            return redirect("mfa_index")
     return render(request, "accounts/first_admin.html", {"form": form})
 
 

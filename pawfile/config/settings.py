@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,13 @@ env = Env()
 
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - the refused default
 
+# ``test`` is for tools that load the settings without running the site (type and migration
+# checks): a throwaway secret key, nothing written to the data dir. The test suite runs with
+# its own settings module, ``pawfile.config.settings_test``.
 PAWFILE_ENV = env.str("PAWFILE_ENV", "development")
 if PAWFILE_ENV not in {"development", "production", "test"}:
     raise ImproperlyConfigured("PAWFILE_ENV must be development, production or test")
 PRODUCTION = PAWFILE_ENV == "production"
-TESTING = PAWFILE_ENV == "test" or "pytest" in sys.modules
 
 DATA_DIR = Path(env.str("PAWFILE_DATA_DIR", "data")).resolve()
 DEBUG = env.bool("PAWFILE_DEBUG", False) and not PRODUCTION
@@ -47,7 +48,8 @@ def _secret_key() -> str:
     """The key from the environment, else the one persisted in the data dir (made on first use).
 
     Production refuses a missing or default key; it never invents one, because several web
-    processes must share the same key.
+    processes must share the same key. Processes that start together with no key file agree
+    on the first one written (``_key_file_create``).
     """
     key = env.secret("PAWFILE_SECRET_KEY")
     if key:
@@ -63,15 +65,31 @@ def _secret_key() -> str:
             "PAWFILE_SECRET_KEY (or PAWFILE_SECRET_KEY_FILE) is required in production"
         )
     path = DATA_DIR / "secret_key"
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    if TESTING:
-        return "test-" + "k" * 60
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    path.write_text(key, encoding="utf-8")
-    path.chmod(0o600)
-    return key
+    if not path.is_file():
+        if PAWFILE_ENV == "test":
+            return "test-" + "k" * 60
+        _key_file_create(path)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _key_file_create(path: Path) -> None:
+    """Write a new random key to ``path`` (mode 600) unless a key is already there.
+
+    The key is written in full under another name and then linked into place, which fails if
+    ``path`` exists: a process never reads a half-written key, and of several starting at
+    once, all use the first key linked.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 SECRET_KEY = _secret_key()
@@ -107,10 +125,12 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "huey.contrib.djhuey",
     "ninja",
+    "pawfile.outbox",
     "pawfile.accounts",
     "pawfile.pets",
     "pawfile.health",
     "pawfile.documents",
+    "pawfile.privacy",
     "pawfile.ops",
 ]
 
@@ -162,13 +182,21 @@ DATABASES: dict[str, dict[str, Any]]
 if DATABASE_URL:
     DATABASES = {
         "default": dict(
-            # Under test, the live server's request threads must not keep connections
-            # open across keep-alive requests, or the test database cannot be dropped.
-            dj_database_url.parse(
-                DATABASE_URL, conn_max_age=0 if TESTING else 60, conn_health_checks=True
-            )
+            dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend whose health check of a reused connection costs no round trip
+        # (Django's own is a SELECT 1 at the start of every request) and which reads
+        # timestamps with psycopg's own loader (lib/postgres).
+        DATABASES["default"]["ENGINE"] = "pawfile.lib.postgres"
+        # Prepared statements: PostgreSQL parses and plans each hot query once per connection
+        # instead of on every call (about half its CPU per API call). Off behind a pooler in
+        # transaction mode that cannot keep them (PgBouncer before 1.21 or without
+        # max_prepared_statements).
+        if env.bool("PAWFILE_DATABASE_PREPARED", True):
+            options = DATABASES["default"].setdefault("OPTIONS", {})
+            options.update(server_side_binding=True, prepare_threshold=5)
 else:
     DATABASES = {
         "default": {
@@ -187,7 +215,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
         ),
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = None if not TESTING else 0
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, queue ---------------------------------------------------------------------------
@@ -196,11 +224,11 @@ CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache with one client per pool instead of one per call, and
+            # rate-limit windows in one round trip (lib/rediscache.py).
+            "BACKEND": "pawfile.lib.rediscache.RedisCache",
             "LOCATION": REDIS_URL,
-            # Parallel test workers share one Redis; each keeps to its own prefix.
-            "KEY_PREFIX": env.str("PAWFILE_CACHE_PREFIX", "pawfile")
-            + (os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""),
+            "KEY_PREFIX": env.str("PAWFILE_CACHE_PREFIX", "pawfile"),
             # Fail fast when Redis stops answering: /health says 503 instead of hanging.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
@@ -214,7 +242,7 @@ else:
         }
     }
 
-HUEY_IMMEDIATE = env.bool("PAWFILE_TASKS_IMMEDIATE", TESTING)
+HUEY_IMMEDIATE = env.bool("PAWFILE_TASKS_IMMEDIATE", False)
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.PriorityRedisHuey",
@@ -236,6 +264,14 @@ PAWFILE_WORKER_THREADS = env.int("PAWFILE_WORKER_THREADS", 2, minimum=1)
 # `pawfile web` defaults (its --workers and --threads win)
 PAWFILE_WEB_WORKERS = env.int("PAWFILE_WEB_WORKERS", 1, minimum=1)
 PAWFILE_WEB_THREADS = env.int("PAWFILE_WEB_THREADS", 8, minimum=1)
+# Outbox (side effects such as mail): seconds a worker owns a message it is delivering (keep
+# it well above the slowest send), attempts before a message is failed, and the first wait
+# before a retry in seconds (doubled each time, at most an hour, with jitter); sent and failed
+# messages are deleted after this many days.
+PAWFILE_OUTBOX_LEASE = env.int("PAWFILE_OUTBOX_LEASE", 300, minimum=1)
+PAWFILE_OUTBOX_MAX_ATTEMPTS = env.int("PAWFILE_OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+PAWFILE_OUTBOX_BACKOFF = env.int("PAWFILE_OUTBOX_BACKOFF", 30, minimum=1)
+PAWFILE_OUTBOX_KEEP_DAYS = env.int("PAWFILE_OUTBOX_KEEP_DAYS", 30, minimum=1)
 
 # With Redis, sessions are read from the shared cache and written through to the database:
 # every request and every JWT check (stateful validation reads the session) skips a query.
@@ -263,8 +299,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "landing"
@@ -364,8 +398,6 @@ if EMAIL_URL:
     from pawfile.lib.mailurl import email_settings_from_url
 
     globals().update(email_settings_from_url(EMAIL_URL))
-elif TESTING:
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("pawfile.ops.urls")),
     path("", include("pawfile.accounts.urls")),
+    path("", include("pawfile.privacy.urls")),
     path("", include("pawfile.pets.urls")),
     path("", include("pawfile.health.urls")),
     path("", include("pawfile.documents.urls")),

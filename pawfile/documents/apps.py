@@ -6,3 +6,8 @@ class DocumentsConfig(AppConfig):
     name = "pawfile.documents"
     label = "documents"
     verbose_name = _("Documents")
+
+    def ready(self) -> None:
+        from pawfile.documents import contributions
+
+        contributions.register()  # what documents adds to export, deletion, pages (lib.registry)

@@ -14,8 +14,8 @@ trip per read. The key holds everything the PDF depends on:
   its records, photos, notes and linked contacts;
 * the household owner's name, email and phone (shown in the report, not covered by the
   revision);
-* the language and today's date (due statuses, the age and the generation date change
-  with the day);
+* the language and the reader's date, in their own time zone (due statuses, the age and
+  the generation date change with the day);
 * a fingerprint of the template, the fonts, the data builder and the Typst version, so a
   new release never serves a PDF laid out by the old one.
 
@@ -39,7 +39,6 @@ from typing import Any
 import typst
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 from pawfile.accounts.models import User
 from pawfile.documents import report_data as report_data_module
@@ -49,6 +48,7 @@ from pawfile.documents.report_data import (
     owner_members,
     report_data,
 )
+from pawfile.lib.dates import user_today
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_get
 
@@ -154,7 +154,7 @@ def report_get(*, user: User, pet_id: int, lang: str | None) -> HealthReport:
     """
     pet = pet_get(user=user, pet_id=pet_id)
     lang = report_language(lang)
-    today = timezone.localdate()
+    today = user_today(user)
     members = owner_members(user=user, pet=pet)
     data_owner = owner_contact(members)
     key = report_cache_key(pet=pet, lang=lang, today=today, owner=data_owner)

@@ -23,8 +23,8 @@ from pawfile.accounts.models import Membership, User
 from pawfile.accounts.selectors import member_list
 from pawfile.health.choices import Kind
 from pawfile.health.models import HealthRecord
-from pawfile.health.selectors import record_list
-from pawfile.health.status import current_due_items
+from pawfile.health.selectors import due_items_by_pet, record_list
+from pawfile.health.status import DueItem
 from pawfile.pets.choices import PhotoVariant, WeightUnit
 from pawfile.pets.models import Pet, Photo
 from pawfile.pets.selectors import contact_list
@@ -123,7 +123,8 @@ def weight_chart(
     }
 
 
-def _due_rows(records: list[HealthRecord], kind: str, today: dt.date, lang: str) -> list[dict]:
+def _due_rows(items: list[DueItem], kind: str, lang: str) -> list[dict]:
+    """The current vaccines (or dewormings) with their status, worst first."""
     return [
         {
             "name": item.record.name,
@@ -132,8 +133,8 @@ def _due_rows(records: list[HealthRecord], kind: str, today: dt.date, lang: str)
             "status": str(item.status),
             "scope": item.record.deworming_scope,
         }
-        for item in current_due_items(records, today=today)
-        if item.record.kind == kind
+        for item in items
+        if item.current and item.record.kind == kind
     ]
 
 
@@ -166,7 +167,11 @@ def _photo(pet: Pet) -> bytes | None:
 def report_data(
     *, user: User, pet: Pet, lang: str, today: dt.date, members: list[Membership]
 ) -> ReportInput:
-    """Everything the template shows about ``pet`` (already access-checked for ``user``)."""
+    """Everything the template shows about ``pet`` (already access-checked for ``user``).
+
+    ``today`` is the reader's date (``pawfile.lib.dates.user_today``): it decides due status,
+    the pet's age, which medications are current and the date printed on the report.
+    """
     # Attachments and contacts' pets are not shown: skip the selectors' prefetches.
     records = list(record_list(user=user, pet=pet).prefetch_related(None))
 
@@ -185,6 +190,8 @@ def report_data(
         .prefetch_related(None)
     )
     latest = series[-1] if series else None
+    # The pages' and the API's answer, on the reader's date (``today``, from the caller).
+    due = due_items_by_pet(pet_ids=[pet.pk], today=today)[pet.pk]
     data: dict[str, Any] = {
         "lang": lang,
         "generated": date_text(today, lang, long=True),
@@ -215,8 +222,8 @@ def report_data(
             if pet.vet_name or pet.vet_clinic or pet.vet_phone
             else None
         ),
-        "vaccines": _due_rows(records, Kind.VACCINATION, today, lang),
-        "dewormings": _due_rows(records, Kind.DEWORMING, today, lang),
+        "vaccines": _due_rows(due, Kind.VACCINATION, lang),
+        "dewormings": _due_rows(due, Kind.DEWORMING, lang),
         "medications": [
             {
                 "name": r.name,

@@ -11,24 +11,22 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
-from pawfile.accounts.permissions import Action
+from pawfile.accounts.access import Action
+from pawfile.accounts.apiauth import acting_user
 from pawfile.health import selectors, services
-from pawfile.health.choices import DewormingScope, Kind, Severity
+from pawfile.health.choices import DewormingScope, DueStatus, Kind, Severity
 from pawfile.health.models import Attachment, HealthRecord
-from pawfile.health.status import due_status
 from pawfile.lib.api import (
     Date,
     Id,
     InputSchema,
     JsonFloat,
     JsonInt,
-    acting_user,
     fields_renamed,
     form_unknown_refuse,
     optional,
@@ -36,6 +34,8 @@ from pawfile.lib.api import (
     set_fields,
     unset,
 )
+from pawfile.lib.dates import user_today
+from pawfile.lib.errors import Invalid
 from pawfile.lib.pagination import Page, PageQuery, paginate
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_get
@@ -89,19 +89,32 @@ class RecordOut(BaseModel):
     severity: str
     result: str
     weight_grams: int | None
-    due_status: str = Field(description="up_to_date, due_soon, overdue or none.")
+    due_status: DueStatus = Field(
+        description=(
+            "Vaccinations and dewormings, on the caller's own date (their time zone): "
+            "`overdue`, `due_soon`, `up_to_date`, `none` (no next due date), or `replaced` "
+            "when a later record of the same vaccine or product supersedes this one (a "
+            "booster), whatever its own `next_due` says. The same answer the web pages and "
+            "the PDF report give. Other kinds: `none`."
+        )
+    )
     attachments: list[AttachmentOut]
     created_at: dt.datetime
     updated_at: dt.datetime
 
     @model_validator(mode="before")
     @classmethod
-    def _from_record(cls, obj: Any) -> Any:
+    def _from_record(cls, obj: Any, info: ValidationInfo) -> Any:
         if not isinstance(obj, HealthRecord):
             return obj
         values = {name: getattr(obj, name) for name in RECORD_OUT_ATTRIBUTES}
-        values["due_status"] = str(due_status(obj.next_due).value)
-        values["attachments"] = list(obj.attachments.all())
+        # Set by ``_with_due_status`` (the status needs the caller's date and the other
+        # records of the pet); a record that has none is of a kind without due dates.
+        values["due_status"] = getattr(obj, "due_status", DueStatus.NONE)
+        # A record just created has none: its handler says so in the validation context
+        # (``{"attachments": []}``) rather than have the database asked.
+        known = info.context.get("attachments") if isinstance(info.context, dict) else None
+        values["attachments"] = list(obj.attachments.all()) if known is None else known
         return values
 
 
@@ -188,6 +201,16 @@ def _pet(request: HttpRequest, pet_id: int, action: Action = Action.VIEW) -> Pet
     return pet_get(user=acting_user(request), pet_id=pet_id, action=action)
 
 
+def _with_due_status(request: HttpRequest, records: list[HealthRecord]) -> list[HealthRecord]:
+    """``records`` with the ``due_status`` ``RecordOut`` shows: the status the pages give,
+    on the caller's own date (``health.selectors.record_due_statuses``)."""
+    today = user_today(acting_user(request))
+    statuses = selectors.record_due_statuses(records=records, today=today)
+    for record in records:
+        record.due_status = statuses.get(record.pk, DueStatus.NONE)  # type: ignore[attr-defined]
+    return records
+
+
 # --- Records -------------------------------------------------------------------------------
 
 
@@ -204,25 +227,29 @@ def record_list(request: HttpRequest, pet_id: Id, filters: Query[RecordFilters])
         records = records.filter(date__gte=filters.date_from)
     if filters.date_to:
         records = records.filter(date__lte=filters.date_to)
-    return paginate(records, filters, order=_ordering(filters.ordering))
+    page = paginate(records, filters, order=_ordering(filters.ordering))
+    _with_due_status(request, page["items"])
+    return page
 
 
 @router.post(
     "/pets/{pet_id}/records", response=responses({201: RecordOut}), summary="Add a health record"
 )
-def record_create(request: HttpRequest, pet_id: Id, payload: RecordCreate) -> Status[HealthRecord]:
+def record_create(request: HttpRequest, pet_id: Id, payload: RecordCreate) -> Status[RecordOut]:
     """Give ``kind`` and the fields of that kind; ``date`` defaults to today."""
     fields = set_fields(payload)
     # The service checks access (404 for strangers, 403 for viewers) on the pet id.
     record = services.record_create(
         actor=acting_user(request), pet=Pet(pk=pet_id), kind=fields.pop("kind"), **fields
     )
-    return Status(201, record)
+    record = _with_due_status(request, [record])[0]
+    return Status(201, RecordOut.model_validate(record, context={"attachments": []}))
 
 
 @router.get("/records/{record_id}", response=responses({200: RecordOut}), summary="A record")
 def record_detail(request: HttpRequest, record_id: Id) -> HealthRecord:
-    return selectors.record_get(user=acting_user(request), record_id=record_id)
+    record = selectors.record_get(user=acting_user(request), record_id=record_id)
+    return _with_due_status(request, [record])[0]
 
 
 @router.patch(
@@ -231,7 +258,8 @@ def record_detail(request: HttpRequest, record_id: Id) -> HealthRecord:
 def record_update(request: HttpRequest, record_id: Id, payload: RecordPatch) -> HealthRecord:
     user = acting_user(request)
     record = selectors.record_get(user=user, record_id=record_id, action=Action.WRITE)
-    return services.record_update(actor=user, record=record, **set_fields(payload))
+    record = services.record_update(actor=user, record=record, **set_fields(payload))
+    return _with_due_status(request, [record])[0]
 
 
 @router.delete("/records/{record_id}", response=NO_CONTENT, summary="Delete a record")
@@ -274,7 +302,7 @@ def weight_create(request: HttpRequest, pet_id: Id, payload: WeightIn) -> Status
             actor=user, pet=pet, value=payload.value, unit=payload.unit, date=payload.date,
             notes=payload.notes,
         )  # fmt: skip
-    except ValidationError as exc:
+    except Invalid as exc:
         raise fields_renamed(exc, {"weight": "value", "weight_grams": "value"}) from None
     return Status(201, _weight_out(record, pet.weight_unit))
 

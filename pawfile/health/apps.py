@@ -6,3 +6,8 @@ class HealthConfig(AppConfig):
     name = "pawfile.health"
     label = "health"
     verbose_name = _("Health records")
+
+    def ready(self) -> None:
+        from pawfile.health import contributions
+
+        contributions.register()  # what health adds to export, deletion, pages (lib.registry)

@@ -34,6 +34,8 @@ class DueStatus(models.TextChoices):
     DUE_SOON = "due_soon", _("Due soon")
     OVERDUE = "overdue", _("Overdue")
     NONE = "none", _("No due date")
+    # A later record of the same vaccine/product supersedes this one (a booster).
+    REPLACED = "replaced", _("Replaced by a later record")
 
 
 # The fields each kind may carry beyond the common ones (kind, date, notes). Fields named

@@ -17,20 +17,21 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.models import User
-from pawfile.accounts.permissions import Action, role_allows
 from pawfile.health import selectors, services, status
 from pawfile.health.chart import weight_chart_svg
-from pawfile.health.choices import DUE_KINDS, FIELDS, NAME_LABEL, DueStatus, Kind
+from pawfile.health.choices import FIELDS, NAME_LABEL, DueStatus, Kind
 from pawfile.health.models import HealthRecord
 from pawfile.pets.models import Pet
-from pawfile.pets.selectors import household_role
+from pawfile.pets.selectors import pet_checked
 
 
 def can_write(user: User, pet: Pet) -> bool:
-    """True when the user's household role lets them change the pet's records."""
-    role = getattr(pet, "role", None) or household_role(user=user, household_id=pet.household_id)
-    return role_allows(role, Action.WRITE)
+    """True when the access rule lets the user change the pet's records (no query for a pet
+    the gate returned for this user)."""
+    access = access_of(pet_checked(user=user, pet=pet))
+    return access is not None and access.allows(Action.WRITE)
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,26 @@ class WeightSummary:
     previous: Decimal | None
 
 
-def due_statuses(user: User, pet: Pet) -> tuple[list[status.DueItem], dict[int, DueStatus]]:
-    items = status.current_due_items(
-        selectors.record_list(user=user, pet=pet, kinds=list(DUE_KINDS))
-    )
-    return items, {item.record.pk: item.status for item in items}
+def due_statuses(
+    user: User, pet: Pet, *, today: dt.date
+) -> tuple[list[status.DueItem], dict[int, DueStatus]]:
+    """The pet's current due items on ``today`` (worst first) and the status of each of its
+    vaccinations and dewormings by record id, replaced ones included (``Http404`` when the
+    user may not see the pet)."""
+    pet_checked(user=user, pet=pet)
+    items = selectors.due_items_by_pet(pet_ids=[pet.pk], today=today)[pet.pk]
+    return [i for i in items if i.current], {i.record.pk: i.status for i in items}
 
 
 def timeline_entry(record: HealthRecord, due: dict[int, DueStatus], unit: str) -> TimelineEntry:
     weight = None
     if record.kind == Kind.WEIGHT and record.weight_grams:
         weight = services.weight_from_grams(record.weight_grams, unit)
+    replaced = due.get(record.pk) == DueStatus.REPLACED
     return TimelineEntry(
         record=record,
-        status=due.get(record.pk),
-        superseded=record.kind in DUE_KINDS and record.pk not in due,
+        status=None if replaced else due.get(record.pk),
+        superseded=replaced,
         weight=weight,
     )
 

@@ -3,7 +3,8 @@
 ``RecordForm`` is one class for every kind: it offers the date, the kind's own fields
 (``choices.FIELDS``) and notes, nothing else. A weight is typed in the pet's unit (kg or lb)
 and handed to the service in grams. The services stay the judges of what is valid: their
-``ValidationError``s come back onto the form's fields through ``add_service_errors``.
+refusals come back onto the form's fields through ``pawfile.lib.webforms`` (``ERROR_FIELD``
+names the form field of a service's field where the two differ).
 """
 
 from __future__ import annotations
@@ -122,22 +123,13 @@ class RecordForm(forms.Form):
     def service_fields(self) -> dict[str, Any]:
         """The cleaned values as the record services take them (a weight in grams).
 
-        Raises ``ValidationError`` when the weight is not sensible (see ``weight_to_grams``).
+        Raises ``Invalid`` when the weight is not sensible (see ``weight_to_grams``).
         """
         fields = dict(self.cleaned_data)
         if "weight" in fields:
             weight = fields.pop("weight")
             fields["weight_grams"] = services.weight_to_grams(weight, self.unit)
         return fields
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Show a service's refusal next to the field it is about (else above the form)."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error.messages)
-            return
-        for key, messages in error.message_dict.items():
-            field = ERROR_FIELD.get(key, key)
-            self.add_error(field if field in self.fields else None, messages)
 
 
 class AttachmentForm(forms.Form):
@@ -146,12 +138,3 @@ class AttachmentForm(forms.Form):
         help_text=_("A PDF or an image (JPEG, PNG, WebP), up to 15 MB."),
         widget=forms.FileInput(attrs={"accept": ACCEPTED_UPLOADS}),
     )
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Every refusal of an upload is about the file."""
-        messages = (
-            [m for ms in error.message_dict.values() for m in ms]
-            if hasattr(error, "error_dict")
-            else error.messages
-        )
-        self.add_error("file", messages)

@@ -1,24 +1,35 @@
-"""Reads for health records, through the pet gate (404 for strangers, 403 for low roles)."""
+"""Reads for health records, through the pet gate (404 for strangers, 403 for low roles).
+
+A read that takes a ``pet`` trusts the gate's decision attached to it for the same user
+(``pets.selectors.pet_checked``): the gate runs once per page."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import cache
 
+from django.db import connections
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.utils.translation import gettext as _
 
+from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.models import User
-from pawfile.accounts.permissions import Action
-from pawfile.health.choices import DUE_KINDS, Kind
+from pawfile.health.choices import DUE_KINDS, DueStatus, Kind
 from pawfile.health.models import Attachment, HealthRecord
+from pawfile.health.status import DueItem, due_items
+from pawfile.lib import sqlrows
+from pawfile.lib.errors import NotFound
 from pawfile.pets.models import Pet
-from pawfile.pets.selectors import pet_get
+from pawfile.pets.selectors import pet_checked, pet_get
+
+# What the due status of a record depends on.
+DUE_FIELDS = ("id", "pet", "kind", "name", "date", "next_due")
 
 
 def record_list(*, user: User, pet: Pet, kinds: list[str] | None = None) -> QuerySet[HealthRecord]:
     """Records of a pet the user may see, newest first; optionally only some kinds."""
-    pet_get(user=user, pet_id=pet.pk)
+    pet_checked(user=user, pet=pet)
     records = HealthRecord.objects.filter(pet=pet).prefetch_related("attachments")
     if kinds:
         records = records.filter(kind__in=[k for k in kinds if k in Kind.values])
@@ -39,18 +50,34 @@ def record_page(
 
 
 def record_get(*, user: User, record_id: int, action: Action = Action.VIEW) -> HealthRecord:
+    """The record, with its pet as the gate returns it, if ``user`` may ``action`` the pet
+    (``NotFound`` / ``Forbidden`` otherwise)."""
     record = HealthRecord.objects.filter(pk=record_id).first()
     if record is None:
-        raise Http404
+        raise NotFound(_("Not found."))
     record.pet = pet_get(user=user, pet_id=record.pet_id, action=action)
     return record
 
 
+def record_checked(*, user: User, record: HealthRecord, action: Action) -> HealthRecord:
+    """``record`` when ``record_get`` returned it for ``user`` (its pet carries the gate's
+    decision), checked for ``action`` without a query; any other record is read again
+    through ``record_get``. Raises what ``record_get`` raises."""
+    pet = record.pet if HealthRecord.pet.is_cached(record) else None
+    access = access_of(pet) if pet is not None else None
+    if access is not None and access.covers(user=user, pet_id=record.pet_id):
+        access.require(action)
+        return record
+    return record_get(user=user, record_id=record.pk, action=action)
+
+
 def attachment_get(*, user: User, attachment_id: int, action: Action = Action.VIEW) -> Attachment:
+    """The attachment, its record and the record's pet as the gate returns it, if ``user``
+    may ``action`` the pet (``NotFound`` / ``Forbidden`` otherwise)."""
     attachment = Attachment.objects.select_related("record").filter(pk=attachment_id).first()
     if attachment is None:
-        raise Http404
-    pet_get(user=user, pet_id=attachment.record.pet_id, action=action)
+        raise NotFound(_("Not found."))
+    attachment.record.pet = pet_get(user=user, pet_id=attachment.record.pet_id, action=action)
     return attachment
 
 
@@ -64,13 +91,83 @@ def weight_series(*, pet: Pet) -> list[tuple[dt.date, int]]:
     return [(day, int(grams or 0)) for day, grams in rows]
 
 
-def due_records(*, pet_ids: Iterable[int]) -> dict[int, list[HealthRecord]]:
-    """Vaccination and deworming records of each pet, by pet id (caller has checked access).
+def due_items_by_pet(*, pet_ids: Iterable[int], today: dt.date) -> dict[int, list[DueItem]]:
+    """The due status on ``today`` of every vaccination and deworming of each pet, by pet id
+    (caller has checked access): the one answer the pages, the API and the PDF report give.
 
-    One query for any number of pets, so a pet list can show every pet's due badge.
+    Each list is ``health.status.due_items`` of the pet (current items worst first, then the
+    replaced ones). ``today`` is the date of the person who looks
+    (``pawfile.lib.dates.user_today``). One query for any number of pets.
     """
     by_pet: dict[int, list[HealthRecord]] = {pet_id: [] for pet_id in pet_ids}
     records = HealthRecord.objects.filter(pet_id__in=list(by_pet), kind__in=DUE_KINDS)
     for record in records:
         by_pet[record.pet_id].append(record)
-    return by_pet
+    return {pet_id: due_items(found, today=today) for pet_id, found in by_pet.items()}
+
+
+def record_due_statuses(*, records: Sequence[HealthRecord], today: dt.date) -> dict[int, DueStatus]:
+    """``{record id: status}`` on ``today`` of the vaccinations and dewormings among
+    ``records`` (other kinds are absent), the same answer ``due_items_by_pet`` gives.
+
+    Reads only the records that could replace them (same pets and kinds, later than the
+    earliest one given), so answering for a new or a few records stays one small query
+    however long a pet's history is. Caller has checked access.
+    """
+    asked = {r.pk: r for r in records if r.kind in DUE_KINDS}
+    if not asked:
+        return {}
+    first = min(asked.values(), key=lambda r: (r.date, r.pk))
+    pet_ids = sorted({r.pet_id for r in asked.values()})
+    kinds = sorted({str(r.kind) for r in asked.values()})
+    found = {r.pk: r for r in _records_after(first, pet_ids=pet_ids, kinds=kinds)} | asked
+    return {
+        item.record.pk: item.status
+        for item in due_items(found.values(), today=today)
+        if item.record.pk in asked
+    }
+
+
+@cache
+def _due_columns() -> sqlrows.Columns:
+    # In the model's field order, as ``Model.from_db`` takes them.
+    fields = [f.name for f in HealthRecord._meta.concrete_fields if f.name in DUE_FIELDS]
+    return sqlrows.columns(HealthRecord, "r", tuple(fields))
+
+
+@cache
+def _records_after_sql(pets: int, kinds: int) -> str:
+    def c(field: str) -> str:
+        return sqlrows.column(HealthRecord, field, "r")
+
+    return (  # names are quoted by the connection, values are parameters
+        f"SELECT {_due_columns().sql} FROM {sqlrows.table(HealthRecord)} r"  # noqa: S608
+        f" WHERE {c('pet')} IN ({', '.join(['%s'] * pets)})"
+        f" AND {c('kind')} IN ({', '.join(['%s'] * kinds)})"
+        f" AND ({c('date')} > %s OR ({c('date')} = %s AND {c('id')} > %s))"
+    )
+
+
+def _records_after(
+    first: HealthRecord, *, pet_ids: list[int], kinds: list[str]
+) -> list[HealthRecord]:
+    """The ``DUE_FIELDS`` of the records of ``pet_ids`` and ``kinds`` after ``first`` (by
+    date, then id). Hand-written: an API call answering for a new record spends a few tens of
+    microseconds here where the ORM query costs about 300."""
+    if not sqlrows.HAND_WRITTEN:  # the benchmark switch (bench/api.py --orm)
+        return list(
+            HealthRecord.objects.filter(
+                Q(date__gt=first.date) | Q(date=first.date, pk__gt=first.pk),
+                pet_id__in=pet_ids,
+                kind__in=kinds,
+            )
+            .only(*DUE_FIELDS)
+            .order_by()
+        )
+    columns = _due_columns()
+    connection = connections[columns.db]
+    day = connection.ops.adapt_datefield_value(first.date)
+    rows = sqlrows.fetch(
+        _records_after_sql(len(pet_ids), len(kinds)), [*pet_ids, *kinds, day, day, first.pk]
+    )
+    return [columns.instance(row, connection) for row in rows]  # type: ignore[misc]

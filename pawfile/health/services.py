@@ -2,7 +2,8 @@
 
 Each kind accepts only its own fields (``choices.FIELDS``); anything else is refused with a
 message for that field, so an API client cannot set a vaccine batch on a weight record.
-Weights may be given in kg or lb and are stored in grams.
+Weights may be given in kg or lb and are stored in grams. Refusals are ``Invalid`` (with the
+field) and, from the pet gate, ``NotFound`` / ``Forbidden`` (``pawfile.lib.errors``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
-from pawfile.accounts.permissions import Action
 from pawfile.health import selectors
 from pawfile.health.choices import FIELDS, REQUIRED, Kind
 from pawfile.health.models import Attachment, HealthRecord
 from pawfile.lib import sqlrows
+from pawfile.lib.dates import user_today
+from pawfile.lib.errors import Invalid
 from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors as pet_selectors
 from pawfile.pets.models import Pet
@@ -34,18 +36,18 @@ MAX_GRAMS = 2_000_000  # 2 tonnes: anything above is a typo
 
 
 def weight_to_grams(value: Any, unit: str) -> int:
-    """``value`` in ``unit`` (kg or lb) as whole grams; ``ValidationError`` when not sensible."""
+    """``value`` in ``unit`` (kg or lb) as whole grams; ``Invalid`` when not sensible."""
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise ValidationError({"weight": [_("Enter the weight as a number.")]}) from None
+        raise Invalid(_("Enter the weight as a number."), field="weight") from None
     if unit not in GRAMS_PER:
-        raise ValidationError({"unit": [_("Choose kg or lb.")]})
+        raise Invalid(_("Choose kg or lb."), field="unit")
     if not number.is_finite() or number <= 0:
-        raise ValidationError({"weight": [_("The weight must be more than zero.")]})
+        raise Invalid(_("The weight must be more than zero."), field="weight")
     grams = int((number * GRAMS_PER[unit]).to_integral_value())
     if grams > MAX_GRAMS or grams < 1:
-        raise ValidationError({"weight": [_("That weight is not plausible.")]})
+        raise Invalid(_("That weight is not plausible."), field="weight")
     return grams
 
 
@@ -59,13 +61,13 @@ def weight_from_grams(grams: int, unit: str, *, places: int = 2) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
-def _apply(record: HealthRecord, kind: str, fields: dict[str, Any]) -> None:
+def _apply(record: HealthRecord, kind: str, fields: dict[str, Any], *, today: dt.date) -> None:
     allowed = set(COMMON_FIELDS) | set(FIELDS[kind])
     errors: dict[str, list[str]] = {}
     for name in sorted(set(fields) - allowed):
         errors[name] = [_("This field does not apply to this kind of record.")]
     if errors:
-        raise ValidationError(errors)
+        raise Invalid(fields=errors)
     for name, value in fields.items():
         if isinstance(value, str):
             value = value.strip()
@@ -73,7 +75,8 @@ def _apply(record: HealthRecord, kind: str, fields: dict[str, Any]) -> None:
     for name in REQUIRED[kind]:
         if getattr(record, name) in (None, ""):
             errors[name] = [_("This field is required.")]
-    if record.date and record.date > timezone.localdate() + dt.timedelta(days=1):
+    # A day of grace for someone travelling ahead of the time zone in their profile.
+    if record.date and record.date > today + dt.timedelta(days=1):
         errors["date"] = [_("The date cannot be in the future.")]
     if record.next_due and record.date and record.next_due < record.date:
         errors["next_due"] = [_("The next due date must be after the date given.")]
@@ -88,7 +91,7 @@ def _apply(record: HealthRecord, kind: str, fields: dict[str, Any]) -> None:
         if len(record.currency) != 3 or not record.currency.isalpha():
             errors["currency"] = [_("Use a three-letter currency code such as EUR or USD.")]
     if errors:
-        raise ValidationError(errors)
+        raise Invalid(fields=errors)
 
 
 def _empty(record: HealthRecord, name: str) -> Any:
@@ -96,40 +99,45 @@ def _empty(record: HealthRecord, name: str) -> Any:
     return None if field.null else ""
 
 
+def _full_clean(record: HealthRecord, *, exclude: list[str] | None = None) -> None:
+    """The model's own validation; its refusal becomes ``Invalid``."""
+    try:
+        record.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise Invalid(fields=exc.message_dict) from None
+
+
 def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthRecord:
     """Add a record of ``kind`` to ``pet`` (owner or caretaker)."""
-    pet = pet_selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
+    pet = pet_selectors.pet_checked(user=actor, pet=pet, action=Action.WRITE)
     if kind not in Kind.values:
-        raise ValidationError({"kind": [_("Unknown kind of record.")]})
+        raise Invalid(_("Unknown kind of record."), field="kind")
     record = HealthRecord(pet=pet, kind=kind, created_by=actor)
-    fields.setdefault("date", timezone.localdate())
-    _apply(record, kind, fields)
+    today = user_today(actor)  # "today" and "in the future" are the actor's own date
+    fields.setdefault("date", today)
+    _apply(record, kind, fields, today=today)
     # pet and author were just loaded: no need for full_clean to look them up again
-    record.full_clean(exclude=["pet", "created_by"])
+    _full_clean(record, exclude=["pet", "created_by"])
     with transaction.atomic():
         sqlrows.insert(record)  # the row save() would write, without compiling the INSERT
         pet_revision_bump(pet.pk)
-    # A new record has no attachments: spare readers of the result a query.
-    none = Attachment.objects.none()
-    none._result_cache = []
-    record._prefetched_objects_cache = {"attachments": none}  # type: ignore[attr-defined]
     return record
 
 
 def record_update(*, actor: User, record: HealthRecord, **fields: Any) -> HealthRecord:
     """Change fields of a record; its kind never changes."""
-    record = selectors.record_get(user=actor, record_id=record.pk, action=Action.WRITE)
+    record = selectors.record_checked(user=actor, record=record, action=Action.WRITE)
     if "kind" in fields and fields.pop("kind") != record.kind:
-        raise ValidationError({"kind": [_("The kind of a record cannot change.")]})
-    _apply(record, record.kind, fields)
-    record.full_clean()
+        raise Invalid(_("The kind of a record cannot change."), field="kind")
+    _apply(record, record.kind, fields, today=user_today(actor))
+    _full_clean(record)
     record.save()
     pet_revision_bump(record.pet_id)
     return record
 
 
 def record_delete(*, actor: User, record: HealthRecord) -> None:
-    record = selectors.record_get(user=actor, record_id=record.pk, action=Action.WRITE)
+    record = selectors.record_checked(user=actor, record=record, action=Action.WRITE)
     names = [str(a.file.name) for a in record.attachments.all()]
     with transaction.atomic():
         record.delete()
@@ -143,7 +151,7 @@ def weight_record(
     """Record a weight given in kg or lb."""
     return record_create(
         actor=actor, pet=pet, kind=Kind.WEIGHT, weight_grams=weight_to_grams(value, unit),
-        date=date or timezone.localdate(), notes=notes,
+        date=date or user_today(actor), notes=notes,
     )  # fmt: skip
 
 
@@ -155,11 +163,11 @@ ATTACHMENT_MAX_BYTES = 15 * 1024 * 1024
 def attachment_add(
     *, actor: User, record: HealthRecord, upload: IO[bytes], filename: str
 ) -> Attachment:
-    """Attach a PDF or an image to a record. Raises ``ImageRejected``/``ValidationError``
+    """Attach a PDF or an image to a record. Raises ``Invalid`` about ``file``
     (nothing stored) for anything else; images are re-encoded, PDFs checked by structure."""
     from pawfile.lib.documents import document_check
 
-    record = selectors.record_get(user=actor, record_id=record.pk, action=Action.WRITE)
+    record = selectors.record_checked(user=actor, record=record, action=Action.WRITE)
     data, content_type, ext = document_check(upload, max_bytes=ATTACHMENT_MAX_BYTES)
     safe_name = (filename or "attachment").replace("/", "_").replace("\\", "_")[:200]
     attachment = Attachment(

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest, ValidationError
+from django.core.exceptions import BadRequest
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -28,13 +28,16 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
-from pawfile.accounts.permissions import Action
 from pawfile.health import display, selectors, services, status
 from pawfile.health.choices import DUE_KINDS, DueStatus, Kind
-from pawfile.health.forms import AttachmentForm, RecordForm
+from pawfile.health.forms import ERROR_FIELD, AttachmentForm, RecordForm
 from pawfile.health.models import Attachment, HealthRecord
+from pawfile.lib.dates import user_today
+from pawfile.lib.errors import ALL_FIELDS
 from pawfile.lib.htmx import is_htmx
+from pawfile.lib.webforms import service_refusals
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_get
 
@@ -61,7 +64,7 @@ def pet_panel_context(request: HttpRequest, pet: Pet) -> dict[str, Any]:
     when the user may not see the pet.
     """
     user = _user(request)
-    items, _due = display.due_statuses(user, pet)
+    items, _due = display.due_statuses(user, pet, today=user_today(user))
     series = selectors.weight_series(pet=pet)
     return {
         "health_due_items": items,
@@ -75,24 +78,23 @@ def pet_panel_context(request: HttpRequest, pet: Pet) -> dict[str, Any]:
     }
 
 
-def pet_due_summary_for(pet: Pet) -> DueStatus:
-    """The worst due status of the pet's current vaccinations and dewormings (caller has
-    checked that the user may see the pet, e.g. it came from ``pets.selectors.pet_list``)."""
-    return pet_due_summaries_for([pet])[pet.pk]
+def pet_due_summary_for(pet: Pet, *, today: dt.date) -> DueStatus:
+    """The worst due status on ``today`` of the pet's current vaccinations and dewormings
+    (caller has checked that the user may see the pet, e.g. it came from
+    ``pets.selectors.pet_list``)."""
+    return pet_due_summaries_for([pet], today=today)[pet.pk]
 
 
-def pet_due_summaries_for(pets: Iterable[Pet]) -> dict[int, DueStatus]:
+def pet_due_summaries_for(pets: Iterable[Pet], *, today: dt.date) -> dict[int, DueStatus]:
     """``pet_due_summary_for`` of many pets in one query: ``{pet id: status}``."""
-    by_pet = selectors.due_records(pet_ids=[pet.pk for pet in pets])
-    return {
-        pet_id: status.pet_due_summary(status.current_due_items(records))
-        for pet_id, records in by_pet.items()
-    }
+    by_pet = selectors.due_items_by_pet(pet_ids=[pet.pk for pet in pets], today=today)
+    return {pet_id: status.pet_due_summary(items) for pet_id, items in by_pet.items()}
 
 
 def pet_due_summaries(request: HttpRequest, pets: Iterable[Pet]) -> dict[int, DueStatus]:
-    """The hook the pet list calls: ``pet_due_summaries_for`` of pets from the user's list."""
-    return pet_due_summaries_for(pets)
+    """The hook the pet list calls: ``pet_due_summaries_for`` of pets from the user's list,
+    on the signed-in user's own date."""
+    return pet_due_summaries_for(pets, today=user_today(request.user))
 
 
 # --- Timeline ------------------------------------------------------------------------------
@@ -131,7 +133,7 @@ def pet_timeline(request: HttpRequest, pet_id: int) -> HttpResponse:
     pet = pet_get(user=user, pet_id=pet_id)
     kinds = [k for k in request.GET.getlist("kind") if k in Kind.values]
     before = timeline_cursor(request.GET.get("before"))
-    _items, due = display.due_statuses(user, pet)
+    _items, due = display.due_statuses(user, pet, today=user_today(user))
     records = selectors.record_list(user=user, pet=pet, kinds=kinds or None)
     page, more = selectors.record_page(records, before=before, size=TIMELINE_PAGE_SIZE)
     entries = [display.timeline_entry(record, due, pet.weight_unit) for record in page]
@@ -167,15 +169,15 @@ def pet_timeline(request: HttpRequest, pet_id: int) -> HttpResponse:
 # --- Records -------------------------------------------------------------------------------
 
 
-def _save(form: RecordForm, save: Callable[[dict[str, Any]], HealthRecord]) -> HealthRecord | None:
+def _save(
+    request: HttpRequest, form: RecordForm, save: Callable[[dict[str, Any]], HealthRecord]
+) -> HealthRecord | None:
     """Run ``save`` with the form's values; a refusal lands on the form and gives ``None``."""
     if not form.is_valid():
         return None
-    try:
-        return save(form.service_fields())
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-        return None
+    with service_refusals(request, form=form, rename=ERROR_FIELD) as outcome:
+        saved = save(form.service_fields())
+    return saved if outcome.ok else None
 
 
 def _form_page(
@@ -203,6 +205,7 @@ def record_create(request: HttpRequest, pet_id: int, kind: str) -> HttpResponse:
     form = RecordForm(data, kind=kind, unit=pet.weight_unit)
     if data is not None:
         record = _save(
+            request,
             form,
             lambda fields: services.record_create(actor=user, pet=pet, kind=kind, **fields),
         )
@@ -227,7 +230,8 @@ def _detail_page(
     user, pet = _user(request), record.pet
     entry = display.TimelineEntry(record)
     if record.kind in DUE_KINDS:
-        entry = display.timeline_entry(record, display.due_statuses(user, pet)[1], pet.weight_unit)
+        due = display.due_statuses(user, pet, today=user_today(user))[1]
+        entry = display.timeline_entry(record, due, pet.weight_unit)
     context = {
         "pet": pet,
         "record": record,
@@ -250,7 +254,9 @@ def record_edit(request: HttpRequest, record_id: int) -> HttpResponse:
     form = RecordForm(data, kind=record.kind, unit=pet.weight_unit, record=record)
     if data is not None:
         saved = _save(
-            form, lambda fields: services.record_update(actor=user, record=record, **fields)
+            request,
+            form,
+            lambda fields: services.record_update(actor=user, record=record, **fields),
         )
         if saved is not None:
             messages.success(request, _("The record was saved."))
@@ -285,11 +291,10 @@ def attachment_add(request: HttpRequest, record_id: int) -> HttpResponse:
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        try:
+        # Every refusal of an upload is about the file.
+        with service_refusals(request, form=form, rename={ALL_FIELDS: "file"}) as outcome:
             services.attachment_add(actor=user, record=record, upload=upload, filename=upload.name)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The file was attached."))
             return redirect("record_detail", record_id=record.pk)
     return _detail_page(request, record, upload_form=form, status_code=400)

@@ -1,5 +1,5 @@
-"""Shared pieces of the ``/api/v1`` API: authentication, input schemas, the one error format
-and rate limits.
+"""Shared pieces of the ``/api/v1`` API: input schemas, the one error format and rate limits.
+(Who is calling is decided by ``pawfile.accounts.apiauth``: ``lib`` imports no app.)
 
 Every error the API returns has the body
 ``{"error": {"code": str, "message": str, "fields": {field: [messages]}}}``.
@@ -20,16 +20,13 @@ from functools import lru_cache, wraps
 from typing import Annotated, Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousOperation
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, SessionAuth
-from ninja.utils import check_csrf
 from pydantic import (
     BeforeValidator,
     ConfigDict,
@@ -41,11 +38,8 @@ from pydantic import (
     model_validator,
 )
 
-from pawfile.accounts.models import User
-from pawfile.accounts.services import HouseholdError
-from pawfile.accounts.tokens import access_token_validate
 from pawfile.lib.clientip import client_ip
-from pawfile.lib.images import ImageRejected
+from pawfile.lib.errors import Invalid, ServiceError
 from pawfile.lib.ratelimit import Decision, Rule, ratelimit_hit
 
 log = logging.getLogger("django.request")
@@ -133,21 +127,22 @@ def _validation_fields(exc: ValidationError) -> dict[str, list[str]]:
     return fields
 
 
-def django_validation_fields(exc: DjangoValidationError) -> dict[str, list[str]]:
-    """``{field: [messages]}`` of a Django ``ValidationError`` (``__all__`` when it has none)."""
-    if hasattr(exc, "error_dict"):
-        return {name: [str(m) for m in msgs] for name, msgs in exc.message_dict.items()}
-    return {"__all__": [str(m) for m in exc.messages]}
-
-
-def fields_renamed(exc: DjangoValidationError, names: dict[str, str]) -> DjangoValidationError:
-    """The same errors with fields renamed to what the API client sent (``pets`` → ``pet_ids``)."""
-    fields = django_validation_fields(exc)
-    return DjangoValidationError({names.get(k, k): v for k, v in fields.items()})
+def fields_renamed(exc: Invalid, names: dict[str, str]) -> Invalid:
+    """The same refusal with fields renamed to what the API client sent (``pets`` →
+    ``pet_ids``); messages for fields that end up with one name are kept together."""
+    fields: dict[str, list[str]] = {}
+    for name, messages in exc.fields.items():
+        fields.setdefault(names.get(name, name), []).extend(messages)
+    return Invalid(exc.message, code=exc.code, fields=fields)
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
-    """Make every error from ``api`` use the one error format."""
+    """Make every error from ``api`` use the one error format.
+
+    A service's refusal (``pawfile.lib.errors.ServiceError``: ``NotFound``, ``Forbidden``,
+    ``Invalid``, ``Conflict``) answers with its own status, code, message and fields; the
+    rest are ninja's and Django's own (bad bodies, authentication, unreadable requests).
+    """
 
     def respond(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
         return api.create_response(request, body, status=status)
@@ -156,14 +151,15 @@ def install_error_handlers(api: NinjaAPI) -> None:
         body = error_body("invalid", _("Some fields are not valid."), _validation_fields(exc))
         return respond(request, 422, body)
 
-    def on_django_validation(request: HttpRequest, exc: Any) -> HttpResponse:
-        fields = django_validation_fields(exc)
-        body = error_body("invalid", _("Some fields are not valid."), fields)
-        return respond(request, 422, body)
-
-    def on_image(request: HttpRequest, exc: Any) -> HttpResponse:
-        body = error_body("invalid", str(exc), {"file": [str(exc)]})
-        return respond(request, 422, body)
+    def on_service(request: HttpRequest, exc: Any) -> HttpResponse:
+        # Every refusal of a service (pawfile.lib.errors): its own status, code and fields.
+        fallback = {
+            403: _("Your role in this household does not allow that."),
+            404: _("Not found."),
+            422: _("Some fields are not valid."),
+        }
+        message = exc.message or fallback.get(exc.status, _("That cannot be done now."))
+        return respond(request, exc.status, error_body(exc.code, message, exc.fields))
 
     def on_auth(request: HttpRequest, exc: Any) -> HttpResponse:
         body = error_body("unauthenticated", _("Sign in or send a valid access token."))
@@ -185,13 +181,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_404(request: HttpRequest, exc: Any) -> HttpResponse:
         return respond(request, 404, error_body("not_found", _("Not found.")))
 
-    def on_permission(request: HttpRequest, exc: Any) -> HttpResponse:
-        body = error_body("forbidden", _("Your role in this household does not allow that."))
-        return respond(request, 403, body)
-
-    def on_household(request: HttpRequest, exc: Any) -> HttpResponse:
-        return respond(request, 409, error_body("conflict", str(exc)))
-
     def on_unexpected(request: HttpRequest, exc: Any) -> HttpResponse:
         # Logged like Django logs a 500, so error reporting and alerts still see it.
         log.error("API error: %s", request.path, exc_info=exc, extra={"status_code": 500})
@@ -200,17 +189,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     api.add_exception_handler(Exception, on_unexpected)
     api.add_exception_handler(ValidationError, on_validation)
-    api.add_exception_handler(DjangoValidationError, on_django_validation)
-    api.add_exception_handler(ImageRejected, on_image)
+    api.add_exception_handler(ServiceError, on_service)
     api.add_exception_handler(AuthenticationError, on_auth)
     api.add_exception_handler(HttpError, on_http)
     api.add_exception_handler(SuspiciousOperation, on_bad_request)
     api.add_exception_handler(MultiPartParserError, on_bad_request)
     api.add_exception_handler(UnreadablePostError, on_bad_request)
-    api.add_exception_handler(Http404, on_404)
-    api.add_exception_handler(PermissionError, on_permission)
-    api.add_exception_handler(PermissionDenied, on_permission)
-    api.add_exception_handler(HouseholdError, on_household)
+    api.add_exception_handler(Http404, on_404)  # Django's own (a URL that names nothing)
 
 
 # --- Input ---------------------------------------------------------------------------------
@@ -297,7 +282,7 @@ def form_unknown_refuse(
     unknown = sorted((set(request.POST) - allowed) | (set(request.FILES) - set(files)))
     if unknown:
         message = _("This field cannot be set.")
-        raise DjangoValidationError({name: [message] for name in unknown})
+        raise Invalid(fields={name: [message] for name in unknown})
 
 
 def set_fields(payload: Schema) -> dict[str, Any]:
@@ -308,58 +293,13 @@ def set_fields(payload: Schema) -> dict[str, Any]:
 # --- Authentication ------------------------------------------------------------------------
 
 
-def acting_user(request: HttpRequest) -> User:
-    """The authenticated user of an API request (auth has already run)."""
-    user = request.auth  # type: ignore[attr-defined]
-    assert isinstance(user, User)
-    return user
-
-
-def _user_limit(request: HttpRequest, user: Any) -> None:
-    """Count the request against ``user``'s bucket; 429 when over."""
+def ratelimit_user_hit(request: HttpRequest, user: Any) -> None:
+    """Count the request against ``user``'s bucket; 429 when over. Called by the auth
+    classes (``pawfile.accounts.apiauth``) once the user is known."""
     decision = ratelimit_hit("api:user", str(user.pk), _setting_rule("PAWFILE_API_RATELIMIT_USER"))
     request._pawfile_api_limits = [*_limits(request), decision]  # type: ignore[attr-defined]
     if not decision.allowed:
         raise _too_many(decision)
-
-
-class BearerAuth(HttpBearer):
-    """``Authorization: Bearer <JWT access token>`` issued by the allauth headless endpoints."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        result = access_token_validate(token)
-        if result is None:
-            return None
-        user, _payload = result
-        request.user = user  # type: ignore[assignment]
-        _user_limit(request, user)
-        return user
-
-
-class SessionCsrfAuth(SessionAuth):
-    """The browser session; unsafe methods need the CSRF token like any form post.
-
-    Without a signed-in session this auth does not apply (401, not a CSRF 403): the CSRF
-    check protects a session, and there is none.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(csrf=True)
-
-    def _get_key(self, request: HttpRequest) -> str | None:
-        if not request.user.is_authenticated:
-            return None
-        if check_csrf(request) is not None:
-            raise ApiError(
-                403, "csrf_failed", _("The CSRF token is missing or wrong; reload the page.")
-            )
-        return request.COOKIES.get(self.param_name)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if user is not None:
-            _user_limit(request, user)
-        return user
 
 
 # --- Rate limits ---------------------------------------------------------------------------

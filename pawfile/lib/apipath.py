@@ -12,12 +12,15 @@ would have done for it:
   cookie, the session layers would also have found nobody);
 * the language comes from ``Accept-Language`` (what ``LocaleMiddleware`` does without a
   cookie), with ``Content-Language`` and ``Vary: Accept-Language`` on the answer;
-* ``X-Frame-Options: DENY`` and ``Content-Length`` are set.
+* ``X-Frame-Options: DENY`` and ``Content-Length`` are set;
+* the user's time zone, activated by the API's auth once the token is resolved (as the
+  preferences middleware does for pages), is deactivated when the view returns.
 
 Everything before it (request id and access log, metrics, CSP and security headers, HSTS) and
 the API's own checks (token validation, per-user and per-IP limits, ETags) run as for any
 call. Any other request, including an API call made with the browser session, goes down the
-whole chain.
+whole chain. ``tests/config/test_middleware.py`` pins the middleware list with the reason each
+layer after this one may be skipped, so a new middleware forces a decision for bearer calls.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+
+from pawfile.lib.dates import zone_deactivate
 
 API_PREFIX = "/api/v1/"
 
@@ -68,7 +73,11 @@ class BearerApiMiddleware:
         language = translation.get_language_from_request(request)
         translation.activate(language)
         request.LANGUAGE_CODE = language
-        response: HttpResponse = self.handler._get_response(request)  # type: ignore[attr-defined]
+        try:
+            response: HttpResponse = self.handler._get_response(request)  # type: ignore[attr-defined]
+        finally:
+            # The API's auth activated the token user's time zone: it ends with the call.
+            zone_deactivate()
         headers = response.headers
         patch_vary_headers(response, ("Accept-Language",))
         headers.setdefault("Content-Language", language)

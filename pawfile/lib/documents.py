@@ -8,25 +8,25 @@ from __future__ import annotations
 import io
 from typing import IO
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from pawfile.lib.errors import Invalid
 from pawfile.lib.images import ImageRejected, _read_limited, image_open
 
 
 def document_check(upload: IO[bytes], *, max_bytes: int) -> tuple[bytes, str, str]:
     """``(data, content_type, extension)`` of an acceptable PDF or image.
 
-    Raises ``ValidationError`` (``{"file": [...]}``) for anything else: wrong type whatever
+    Raises ``Invalid`` (about the field ``file``) for anything else: wrong type whatever
     its name, damaged, empty, too big, SVG, archives.
     """
     try:
         data = _read_limited(upload, max_bytes)
     except ImageRejected as exc:
-        raise ValidationError({"file": [str(exc)]}) from None
+        raise Invalid(exc.message, field="file") from None
     if data.startswith(b"%PDF-"):
         if b"%%EOF" not in data[-2048:]:
-            raise ValidationError({"file": [_("The PDF is incomplete or damaged.")]})
+            raise Invalid(_("The PDF is incomplete or damaged."), field="file")
         return data, "application/pdf", "pdf"
     try:
         image = image_open(io.BytesIO(data), max_bytes=max_bytes)
@@ -34,7 +34,7 @@ def document_check(upload: IO[bytes], *, max_bytes: int) -> tuple[bytes, str, st
         message = str(exc)
         if "not an image" in message:
             message = _("Attach a PDF or an image (JPEG, PNG, WebP).")
-        raise ValidationError({"file": [message]}) from None
+        raise Invalid(message, field="file") from None
     out = io.BytesIO()
     if image.mode == "RGBA":
         image.save(out, "PNG", optimize=True)

@@ -17,13 +17,19 @@ from typing import IO
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from pawfile.lib.errors import Invalid
+
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
 MAX_PIXELS = 40_000_000  # 40 megapixels: a phone photo is ~12-50; a bomb is far more
 MAX_BYTES = 15 * 1024 * 1024
 
 
-class ImageRejected(ValueError):
-    """The upload is not an image we accept; ``str(error)`` says why, for a person."""
+class ImageRejected(Invalid):
+    """The upload is not an image we accept; the message says why, for a person. An
+    ``Invalid`` about the field ``file`` (views showing it on another field rename it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")
 
 
 @dataclass(frozen=True)

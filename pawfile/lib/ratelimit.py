@@ -2,15 +2,22 @@
 
 A rule is ``"count/seconds"``. ``ratelimit_hit`` counts one attempt against a bucket and says
 whether it is still allowed and, if not, how many seconds until the window resets.
+
+With Redis a hit is one round trip (``RedisCache.window_hit``, a Lua script: count, open the
+window, read the time left); every API call counts twice (its IP, then its user), so this
+is on the hot path. The in-process cache of the embedded mode takes the generic path below.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+
+from pawfile.lib.rediscache import RedisCache
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,14 @@ def ratelimit_hit(scope: str, key: str, rule: Rule) -> Decision:
     The window opens at a key's first hit and lasts ``rule.seconds`` (not aligned to the
     clock), so a burst is never split across two windows and let through twice.
     """
-    now = int(time.time())
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
     count_key = f"rl:{scope}:{digest}"
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        used, left_ms = backend.window_hit(count_key, rule.seconds)
+        reset = math.ceil(left_ms / 1000)
+        return Decision(used <= rule.count, rule.count, max(rule.count - used, 0), max(reset, 1))
+    now = int(time.time())
     start_key = count_key + ":t"
     try:
         used = cache.incr(count_key)  # the usual case: one operation, plus reading the start

@@ -8,7 +8,8 @@ converted exactly as the ORM would convert them (the backend's converters, then 
 dates and datetimes from SQLite's text, booleans from its integers, aware datetimes in UTC.
 
 ``insert`` saves a new model instance with one cached INSERT statement; the values go
-through each field's own ``pre_save`` and ``get_db_prep_save`` as in ``Model.save()``.
+through each field's own ``pre_save`` and ``get_db_prep_save`` as in ``Model.save()``. A model
+that overrides ``save()`` (or a step under it) is saved by its ``save()``.
 
 ``Columns`` describes the selected columns of one model under one table alias; ``sql`` goes
 into the SELECT list, ``convert`` turns a slice of a row into Python values and ``instance``
@@ -20,12 +21,14 @@ always travel as query parameters.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
@@ -34,6 +37,18 @@ from django.db.models.signals import post_save, pre_save
 M = TypeVar("M", bound=Model)
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+def _switch(value: str) -> bool:
+    if value.strip().lower() not in ("on", "off"):
+        raise ImproperlyConfigured(f"PAWFILE_SQLROWS must be on or off, not {value!r}")
+    return value.strip().lower() == "on"
+
+
+# A benchmark switch, not a setting for installs: PAWFILE_SQLROWS=off (``bench/api.py
+# --orm``) makes every caller of this module run the equivalent ORM query instead (and
+# ``insert`` call ``save()``), so the benchmark shows what the hand-written SQL gains.
+HAND_WRITTEN = _switch(os.environ.get("PAWFILE_SQLROWS", "on"))
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,27 @@ def _insert_plan(model: type[Model], db: str) -> _InsertPlan | None:
     return _InsertPlan(sql=sql, fields=fields, returning=returning, pk_column=auto.column)
 
 
+# What ``save()`` runs to insert a row; a model that overrides any of them gets ``save()``.
+_SAVE_STEPS = (
+    "save",
+    "save_base",
+    "_prepare_related_fields_for_save",
+    "_save_parents",
+    "_save_table",
+    "_do_insert",
+)
+_MODEL_SAVE_STEPS = tuple(getattr(Model, step) for step in _SAVE_STEPS)
+
+
+def save_overridden(model: type[Model]) -> bool:
+    """True when ``model`` (or a class it inherits from) overrides ``save()`` or a step
+    under it. Checked on every call, not cached, so a method replaced at run time counts."""
+    return any(
+        getattr(model, step) is not base
+        for step, base in zip(_SAVE_STEPS, _MODEL_SAVE_STEPS, strict=True)
+    )
+
+
 def insert(instance: Model, db: str = DEFAULT_DB_ALIAS) -> None:
     """Store a new ``instance`` (no primary key yet) with one INSERT; sets its id.
 
@@ -179,15 +215,18 @@ def insert(instance: Model, db: str = DEFAULT_DB_ALIAS) -> None:
     (``auto_now_add`` and ``auto_now`` stamps) and ``get_db_prep_save`` run, and the instance
     is then marked as stored, so a later ``save()`` updates it. Compiling that INSERT through
     the ORM costs more than running it; this builds it once per model. Falls back to
-    ``save()`` whenever ``save()`` would do more: a model with ``pre_save``/``post_save``
-    receivers, a shape it handles itself (see ``_insert_plan``), or a value that is an
-    expression. Call it inside the caller's transaction, as ``save()`` would be.
+    ``save()`` whenever ``save()`` would do more: a model that overrides ``save()`` or a step
+    under it (``save_overridden``), a model with ``pre_save``/``post_save`` receivers, a shape
+    it handles itself (see ``_insert_plan``), or a value that is an expression. Call it inside
+    the caller's transaction, as ``save()`` would be.
     """
     model = type(instance)
     plan = _insert_plan(model, db)
     if (
         plan is None
         or instance.pk is not None
+        or not HAND_WRITTEN
+        or save_overridden(model)
         or pre_save.has_listeners(model)
         or post_save.has_listeners(model)
     ):

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-__all__ = ["HUEY", "enqueue_on_commit", "periodic_task", "queue_depth", "task"]
+# crontab (schedules for periodic_task) is re-exported so no app imports huey itself.
+__all__ = ["HUEY", "crontab", "enqueue_on_commit", "periodic_task", "queue_depth", "task"]
 
 
 def task(**options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -44,9 +44,9 @@ def check_cache() -> dict[str, Any]:
 
 def check_queue() -> dict[str, Any]:
     """Reads the number of pending tasks from the queue's storage."""
-    from huey.contrib.djhuey import HUEY
+    from pawfile.lib.tasks import queue_depth
 
-    return {"pending": HUEY.pending_count()}
+    return {"pending": queue_depth()}
 
 
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {

@@ -88,10 +88,10 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def _queue_depth() -> float:
-    from huey.contrib.djhuey import HUEY
+    from pawfile.lib.tasks import queue_depth
 
     try:
-        return float(HUEY.pending_count())
+        return float(queue_depth())
     except Exception:
         # A failing scrape would hide every other metric; NaN says "unknown" instead.
         return math.nan

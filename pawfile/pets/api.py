@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from pydantic import BaseModel, ConfigDict
 
-from pawfile.accounts.permissions import Action
+from pawfile.accounts.access import Action
+from pawfile.accounts.apiauth import acting_user
 from pawfile.accounts.selectors import household_get
 from pawfile.lib.api import (
     Date,
@@ -26,7 +26,6 @@ from pawfile.lib.api import (
     JsonBool,
     JsonId,
     JsonInt,
-    acting_user,
     fields_renamed,
     form_unknown_refuse,
     optional,
@@ -34,6 +33,7 @@ from pawfile.lib.api import (
     set_fields,
     unset,
 )
+from pawfile.lib.errors import Invalid
 from pawfile.lib.images import CropBox
 from pawfile.lib.pagination import Page, PageQuery, cursor_decode, page_of, paginate
 from pawfile.pets import photos, selectors, services
@@ -246,8 +246,7 @@ def pet_detail(request: HttpRequest, pet_id: Id) -> Pet:
 def pet_update(request: HttpRequest, pet_id: Id, payload: PetPatch) -> Pet:
     user = acting_user(request)
     pet = selectors.pet_get(user=user, pet_id=pet_id, action=Action.WRITE)
-    services.pet_update(actor=user, pet=pet, **set_fields(payload))
-    return selectors.pet_get(user=user, pet_id=pet_id)
+    return services.pet_update(actor=user, pet=pet, **set_fields(payload))
 
 
 @router.delete("/pets/{pet_id}", response=NO_CONTENT, summary="Delete a pet (owner only)")
@@ -287,7 +286,7 @@ def photo_upload(
     if any(v is not None for v in corners):
         if form.crop_left is None or form.crop_top is None or form.crop_size is None:
             message = _("Give crop_left, crop_top and crop_size together, or none of them.")
-            raise ValidationError({"crop": [message]})
+            raise Invalid(message, field="crop")
         crop = CropBox(form.crop_left, form.crop_top, form.crop_size)
     photo = photos.photo_add(
         actor=user, pet=pet, upload=file, crop=crop, caption=form.caption, primary=form.primary
@@ -377,7 +376,7 @@ def contact_create(
         contact = services.contact_create(
             actor=user, household=household, pet_ids=fields.pop("pet_ids", None), **fields
         )
-    except ValidationError as exc:
+    except Invalid as exc:
         raise fields_renamed(exc, CONTACT_FIELD_NAMES) from None
     return Status(201, contact)
 
@@ -398,7 +397,7 @@ def contact_update(request: HttpRequest, contact_id: Id, payload: ContactPatch) 
         return services.contact_update(
             actor=user, contact=contact, pet_ids=fields.pop("pet_ids", None), **fields
         )
-    except ValidationError as exc:
+    except Invalid as exc:
         raise fields_renamed(exc, CONTACT_FIELD_NAMES) from None
 
 

@@ -6,3 +6,8 @@ class PetsConfig(AppConfig):
     name = "pawfile.pets"
     label = "pets"
     verbose_name = _("Pets")
+
+    def ready(self) -> None:
+        from pawfile.pets import contributions
+
+        contributions.register()  # what pets adds to export, deletion, pages (lib.registry)

@@ -1,8 +1,8 @@
 """Web forms for pets, photos, notes and contacts.
 
 The forms only shape what a person typed; the services validate and store it (microchip
-numbers, duplicates, sanitising of note HTML). ``add_service_errors`` puts a service's
-``ValidationError`` back on the form, next to the field it is about.
+numbers, duplicates, sanitising of note HTML); a service's refusal comes back onto the form,
+next to the field it is about, through ``pawfile.lib.webforms``.
 """
 
 from __future__ import annotations
@@ -29,15 +29,6 @@ def _field(model: type[Pet | Contact | Note], name: str, **kwargs: Any) -> forms
     field = model._meta.get_field(name).formfield(**kwargs)  # type: ignore[union-attr]
     assert field is not None
     return field
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ``ValidationError`` on ``form``: per field where the form has it."""
-    if hasattr(error, "error_dict"):
-        for name, messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def approximate_birth_date(years: int, months: int, today: dt.date | None = None) -> dt.date:

@@ -1,7 +1,7 @@
 """Pets and what hangs on them directly: photos, notes, and the household's contacts.
 
 Every row belongs to a household (through its pet or directly); access is decided by the
-acting user's role in that household (``pawfile.accounts.permissions``).
+access rule (``pawfile.accounts.access``: the acting user's role there, or a live grant).
 """
 
 from __future__ import annotations

@@ -8,10 +8,9 @@ from typing import IO
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import QuerySet
 
+from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
-from pawfile.accounts.permissions import Action
 from pawfile.lib.images import CropBox, image_encode, image_open, image_square
 from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors
@@ -31,11 +30,12 @@ def photo_add(
     caption: str = "",
     primary: bool | None = None,
 ) -> Photo:
-    """Store a new photo of ``pet``. Raises ``ImageRejected`` (nothing stored) for bad files.
+    """Store a new photo of ``pet``. Raises ``ImageRejected`` (an ``Invalid`` about ``file``;
+    nothing stored) for bad files.
 
     The first photo of a pet becomes its primary photo unless ``primary`` says otherwise.
     """
-    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
+    pet = selectors.pet_checked(user=actor, pet=pet, action=Action.WRITE)
     square = image_square(image_open(upload), crop)
     encoded = {
         (variant, fmt): image_encode(square, size=size, fmt=fmt)
@@ -93,15 +93,6 @@ def photo_file_names(photos: Iterable[Photo]) -> list[str]:
     return [
         photo.path(variant, fmt) for photo in photos for variant in PHOTO_SIZES for fmt in FORMATS
     ]
-
-
-def pets_file_names(pets: QuerySet[Pet]) -> list[str]:
-    """Every stored file of these pets: photo variants and health record attachments."""
-    from pawfile.health.models import Attachment
-
-    attachments = Attachment.objects.filter(record__pet__in=pets).values_list("file", flat=True)
-    photos = Photo.objects.filter(pet__in=pets)
-    return photo_file_names(photos) + [str(name) for name in attachments]
 
 
 def photo_url(photo: Photo, variant: str = "card", fmt: str = "webp") -> str:

@@ -1,24 +1,28 @@
 """Writes for pets, contacts and notes. Photos are in ``pets.photos``.
 
-Every function takes the acting user, checks their role through the selectors (``Http404``
-for strangers, ``PermissionDenied`` for a role too low) and validates what it is given:
-``django.core.exceptions.ValidationError`` with a message per field. Fields a caller may not
-set (ids, household, timestamps, revision) are not accepted at all.
+Every function takes the acting user and checks the access rule (``pawfile.accounts.access``,
+through the pet gate for a pet): ``NotFound`` for strangers, ``Forbidden`` for a role too low.
+It validates what it is given and refuses with ``Invalid`` and a message per field. Fields a
+caller may not set (ids, household, timestamps, revision) are not accepted at all.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pawfile.accounts.models import Household, User
-from pawfile.accounts.permissions import Action
-from pawfile.lib import sqlrows
+from pawfile.accounts.access import Action, household_access
+from pawfile.accounts.models import Grant, Household, User
+from pawfile.lib import registry, sqlrows
+from pawfile.lib.dates import user_today
+from pawfile.lib.errors import Invalid
 from pawfile.lib.richtext import html_sanitize, html_to_text
 from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors
@@ -37,12 +41,16 @@ NOTE_FIELDS = ("title", "body_html", "pinned")
 def _only(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
-        raise ValidationError({name: [_("This field cannot be set.")] for name in unknown})
+        raise Invalid(fields={name: [_("This field cannot be set.")] for name in unknown})
     return fields
 
 
 def _save_validated(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
-    instance.full_clean(exclude=list(exclude), validate_unique=True)
+    """Save after the model's own validation; its refusal becomes ``Invalid``."""
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=True)
+    except ValidationError as exc:
+        raise Invalid(fields=exc.message_dict) from None
     instance.save()
 
 
@@ -51,6 +59,9 @@ def pet_revision_bump(pet_id: int) -> None:
 
     One hand-written UPDATE: it runs after every change to a pet's records, notes or photos
     (:mod:`pawfile.lib.sqlrows` says why)."""
+    if not sqlrows.HAND_WRITTEN:  # the benchmark switch (bench/api.py --orm)
+        Pet.objects.filter(pk=pet_id).update(revision=F("revision") + 1, updated_at=timezone.now())
+        return
     connection = connections[DEFAULT_DB_ALIAS]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
@@ -66,52 +77,55 @@ def _revision_bump_sql() -> str:
     )
 
 
-def _pet_apply(pet: Pet, fields: dict[str, Any]) -> None:
+def _pet_apply(pet: Pet, fields: dict[str, Any], *, today: dt.date) -> None:
     for name, value in _only(fields, PET_FIELDS).items():
         if name == "microchip":
             try:
                 value = validate_microchip(value or "")
             except ValidationError as exc:
-                raise ValidationError({"microchip": exc.messages}) from None
+                raise Invalid(fields={"microchip": exc.messages}) from None
         if isinstance(value, str) and name not in ("about", "allergies", "special_needs"):
             value = value.strip()
         setattr(pet, name, value)
-    if pet.birth_date and pet.birth_date > timezone.localdate():
-        raise ValidationError({"birth_date": [_("The birth date cannot be in the future.")]})
+    if pet.birth_date and pet.birth_date > today:
+        raise Invalid(_("The birth date cannot be in the future."), field="birth_date")
     if (
         pet.microchip
         and Pet.objects.filter(microchip=pet.microchip).exclude(pk=pet.pk or 0).exists()
     ):
-        raise ValidationError(
-            {"microchip": [_("Another pet on this site already has this microchip number.")]}
-        )
+        message = _("Another pet on this site already has this microchip number.")
+        raise Invalid(message, field="microchip")
 
 
 def pet_create(*, actor: User, household: Household, **fields: Any) -> Pet:
     """Add a pet to ``household`` (owner or caretaker)."""
-    selectors.household_require(user=actor, household_id=household.pk, action=Action.WRITE)
+    household_access(user=actor, household_id=household.pk, action=Action.WRITE)
     pet = Pet(household=household)
-    _pet_apply(pet, fields)
+    _pet_apply(pet, fields, today=user_today(actor))
     _save_validated(pet)
     return pet
 
 
 def pet_update(*, actor: User, pet: Pet, **fields: Any) -> Pet:
     """Change some fields of a pet (owner or caretaker)."""
-    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
-    _pet_apply(pet, fields)
+    pet = selectors.pet_checked(user=actor, pet=pet, action=Action.WRITE)
+    _pet_apply(pet, fields, today=user_today(actor))
     pet.revision += 1
     _save_validated(pet)
     return pet
 
 
 def pet_delete(*, actor: User, pet: Pet) -> None:
-    """Delete a pet with its records, notes and files (owner only)."""
-    from pawfile.pets.photos import pets_file_names
+    """Delete a pet with its records, notes and files (owner only).
 
-    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.PET_DELETE)
+    Every app that keeps something of a pet (photos here, attachments in health...) is asked
+    for its stored files through the registry; they are removed after commit.
+    """
+    pet = selectors.pet_checked(user=actor, pet=pet, action=Action.PET_DELETE)
     with transaction.atomic():
-        names = pets_file_names(Pet.objects.filter(pk=pet.pk))
+        names = registry.deletion_files("pets", Pet.objects.filter(pk=pet.pk))
+        # Grants name a pet by id only (accounts knows no pets): they go with it.
+        Grant.objects.filter(household_id=pet.household_id, pet_id=pet.pk).delete()
         pet.delete()
         files_delete_on_commit(names)
 
@@ -124,7 +138,7 @@ def _contact_pets(contact: Contact, pet_ids: list[int] | None) -> None:
         return
     pets = list(Pet.objects.filter(household=contact.household_id, pk__in=pet_ids))
     if len(pets) != len(set(pet_ids)):
-        raise ValidationError({"pets": [_("Choose pets of this household.")]})
+        raise Invalid(_("Choose pets of this household."), field="pets")
     contact.pets.set(pets)
     for pet in pets:
         pet_revision_bump(pet.pk)
@@ -133,7 +147,7 @@ def _contact_pets(contact: Contact, pet_ids: list[int] | None) -> None:
 def contact_create(
     *, actor: User, household: Household, pet_ids: list[int] | None = None, **fields: Any
 ) -> Contact:
-    selectors.household_require(user=actor, household_id=household.pk, action=Action.WRITE)
+    household_access(user=actor, household_id=household.pk, action=Action.WRITE)
     contact = Contact(household=household, **_only(fields, CONTACT_FIELDS))
     with transaction.atomic():
         _save_validated(contact)
@@ -172,11 +186,11 @@ def _note_apply(note: Note, fields: dict[str, Any]) -> None:
             note.body_text = html_to_text(value)
         setattr(note, name, value)
     if not note.body_text.strip():
-        raise ValidationError({"body_html": [_("A note needs some text.")]})
+        raise Invalid(_("A note needs some text."), field="body_html")
 
 
 def note_create(*, actor: User, pet: Pet, **fields: Any) -> Note:
-    pet = selectors.pet_get(user=actor, pet_id=pet.pk, action=Action.WRITE)
+    pet = selectors.pet_checked(user=actor, pet=pet, action=Action.WRITE)
     note = Note(pet=pet, author=actor)
     _note_apply(note, fields)
     _save_validated(note)

@@ -2,20 +2,17 @@
 
 Every view reads through ``pets.selectors`` and writes through ``pets.services`` /
 ``pets.photos`` with the signed-in user as the actor: a stranger gets 404, a role too low
-403 (the role table is ``accounts.permissions``). Bad input re-renders the form with the
-message next to the field and status 400; nothing is stored. One view serves the full page
-or, when HTMX asks, the fragment.
+403 (the access rule is ``accounts.access``). A service's refusal re-renders the form with
+the message next to the field and status 400 (``lib.webforms``); nothing is stored. One view
+serves the full page or, when HTMX asks, the fragment.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import (
     FileResponse,
@@ -26,20 +23,21 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from pawfile.accounts import selectors as account_selectors
+from pawfile.accounts.access import Action, access_of, role_allows
 from pawfile.accounts.models import Household, User
-from pawfile.accounts.permissions import Action, role_allows
+from pawfile.lib import registry
+from pawfile.lib.errors import Forbidden
 from pawfile.lib.htmx import is_htmx
-from pawfile.lib.images import ImageRejected
+from pawfile.lib.webforms import service_refusals
 from pawfile.pets import photos, selectors, services
 from pawfile.pets.breeds import breed_suggestions
 from pawfile.pets.choices import PHOTO_SIZES
-from pawfile.pets.forms import ContactForm, NoteForm, PetForm, PhotoForm, add_service_errors
+from pawfile.pets.forms import ContactForm, NoteForm, PetForm, PhotoForm
 from pawfile.pets.models import Pet
 
 GET_POST = require_http_methods(["GET", "POST"])
@@ -52,36 +50,20 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def _hook(name: str) -> Callable[..., Any] | None:
-    """``pawfile.health.views.<name>`` if the health app provides it (it is optional here)."""
-    try:
-        module = importlib.import_module("pawfile.health.views")
-    except ImportError:
-        return None
-    hook = getattr(module, name, None)
-    return hook if callable(hook) else None
-
-
-def _health_panel(request: HttpRequest, pet: Pet) -> str:
-    """The health app's panel for the pet page, or "" while that app has none."""
-    try:
-        template = select_template(["health/_pet_panel.html"])
-    except TemplateDoesNotExist:
-        return ""
-    context: dict[str, Any] = {"pet": pet, "request": request}
-    hook = _hook("pet_panel_context")
-    if hook is not None:
-        context.update(hook(request, pet))
-    return template.render(context, request)
-
-
 def _post(request: HttpRequest) -> Any:
     """The POST data of a POST (even an empty one, so the form is bound), else ``None``."""
     return request.POST if request.method == "POST" else None
 
 
 def _can(role: str | None, action: Action) -> bool:
+    """What a member with ``role`` may do (the lists, which come from memberships)."""
     return role_allows(role, action)
+
+
+def _allows(obj: object, action: Action) -> bool:
+    """What the gate that returned ``obj`` (a pet, a household) decided about ``action``."""
+    access = access_of(obj)
+    return access is not None and access.allows(action)
 
 
 # --- Pets ----------------------------------------------------------------------------------
@@ -94,13 +76,11 @@ def pet_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     query = request.GET.get("q", "").strip()
     pets = list(selectors.pets_with_primary_photo(selectors.pet_search(user=user, query=query)))
-    summaries = _hook("pet_due_summaries")
-    if summaries is not None and pets:
-        due = summaries(request, pets)
-        for pet in pets:
-            pet.due_summary = due.get(pet.pk)  # type: ignore[attr-defined]
+    badges = registry.pet_badges(request=request, pets=pets)  # from other apps (health...)
+    for pet in pets:
+        pet.badges = badges[pet.pk]  # type: ignore[attr-defined]
     groups = []
-    for household in selectors.household_list_with_role(user=user):
+    for household in account_selectors.household_list(user=user):
         groups.append(
             {
                 "household": household,
@@ -120,16 +100,18 @@ def _household_for_new_pet(request: HttpRequest) -> Household | None:
     if raw:
         if not raw.isdigit():
             raise Http404
-        return selectors.household_get(user=user, household_id=int(raw), action=Action.WRITE)
+        return account_selectors.household_get(
+            user=user, household_id=int(raw), action=Action.WRITE
+        )
     writable = [
         h
-        for h in selectors.household_list_with_role(user=user)
+        for h in account_selectors.household_list(user=user)
         if _can(h.role, Action.WRITE)  # type: ignore[attr-defined]
     ]
     if len(writable) == 1:
         return writable[0]
     if not writable:
-        raise PermissionDenied
+        raise Forbidden(_("Your role in this household does not allow that."))
     return None
 
 
@@ -140,19 +122,17 @@ def pet_create(request: HttpRequest) -> HttpResponse:
     if household is None:
         households = [
             h
-            for h in selectors.household_list_with_role(user=_user(request))
+            for h in account_selectors.household_list(user=_user(request))
             if _can(h.role, Action.WRITE)  # type: ignore[attr-defined]
         ]
         return render(request, "pets/pet_household_choice.html", {"households": households})
     form = PetForm(_post(request), breed_url=reverse("breed_options"))
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_refusals(request, form=form) as outcome:
             pet = services.pet_create(
                 actor=_user(request), household=household, **form.service_fields()
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("%(name)s was added.") % {"name": pet.name})
             return redirect("pet_detail", pet_id=pet.pk)
     return _pet_form(request, form, household=household, pet=None)
@@ -180,11 +160,9 @@ def pet_edit(request: HttpRequest, pet_id: int) -> HttpResponse:
         _post(request), initial=PetForm.initial_for(pet), breed_url=reverse("breed_options")
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_refusals(request, form=form) as outcome:
             services.pet_update(actor=_user(request), pet=pet, **form.service_fields())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The changes were saved."))
             return redirect("pet_detail", pet_id=pet.pk)
     return _pet_form(request, form, household=pet.household, pet=pet)
@@ -194,21 +172,22 @@ def pet_edit(request: HttpRequest, pet_id: int) -> HttpResponse:
 @require_GET
 def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
     user = _user(request)
-    pet = selectors.pet_get(user=user, pet_id=pet_id)
-    role = pet.role  # type: ignore[attr-defined]
+    pet = selectors.pet_get(user=user, pet_id=pet_id)  # the one access check of the page
     gallery = list(selectors.photo_list(user=user, pet=pet))
     context = {
         "pet": pet,
         "household": pet.household,
         "primary_photo": next((p for p in gallery if p.is_primary), None),
         "photos": gallery,
-        "contacts": selectors.contact_list(user=user, household_id=pet.household_id, pet_id=pet.pk),
+        "contacts": selectors.contact_list_for_pet(user=user, pet=pet),
         "notes": selectors.note_list(user=user, pet=pet),
         "query": "",
         "note_form": NoteForm(),
-        "can_write": _can(role, Action.WRITE),
-        "can_delete": _can(role, Action.PET_DELETE),
-        "health_panel": _health_panel(request, pet),
+        "can_write": _allows(pet, Action.WRITE),
+        "can_delete": _allows(pet, Action.PET_DELETE),
+        # Panels and actions of other apps (health, documents...), from the registry.
+        "panels": registry.pet_panels_render(request=request, pet=pet, slot="main"),
+        "actions": registry.pet_panels_render(request=request, pet=pet, slot="actions"),
     }
     return render(request, "pets/pet_detail.html", context)
 
@@ -249,7 +228,7 @@ def photo_upload(request: HttpRequest, pet_id: int) -> HttpResponse:
     pet = selectors.pet_get(user=user, pet_id=pet_id, action=Action.WRITE)
     form = PhotoForm(_post(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_refusals(request, form=form, rename={"file": "image"}) as outcome:
             photos.photo_add(
                 actor=user,
                 pet=pet,
@@ -257,11 +236,7 @@ def photo_upload(request: HttpRequest, pet_id: int) -> HttpResponse:
                 crop=form.crop_box(),
                 caption=form.cleaned_data.get("caption") or "",
             )
-        except ImageRejected as exc:
-            form.add_error("image", str(exc))
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The photo was added."))
             target = reverse("pet_detail", kwargs={"pet_id": pet.pk}) + "#photos"
             if _wants_json(request):
@@ -324,7 +299,7 @@ def note_list(request: HttpRequest, pet_id: int) -> HttpResponse:
         "pet": pet,
         "notes": selectors.note_list(user=user, pet=pet, query=query),
         "query": query,
-        "can_write": _can(pet.role, Action.WRITE),  # type: ignore[attr-defined]
+        "can_write": _allows(pet, Action.WRITE),
     }
     template = "pets/_notes.html" if is_htmx(request) else "pets/note_list.html"
     return render(request, template, context)
@@ -337,11 +312,9 @@ def note_create(request: HttpRequest, pet_id: int) -> HttpResponse:
     pet = selectors.pet_get(user=user, pet_id=pet_id, action=Action.WRITE)
     form = NoteForm(_post(request))
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_refusals(request, form=form) as outcome:
             services.note_create(actor=user, pet=pet, **form.service_fields())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The note was saved."))
             return redirect(reverse("pet_detail", kwargs={"pet_id": pet.pk}) + "#notes")
     status = 400 if form.is_bound and form.errors else 200
@@ -356,11 +329,9 @@ def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
     initial = {"title": note.title, "body_html": note.body_html, "pinned": note.pinned}
     form = NoteForm(_post(request), initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_refusals(request, form=form) as outcome:
             services.note_update(actor=user, note=note, **form.service_fields())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The note was saved."))
             return redirect(reverse("pet_detail", kwargs={"pet_id": note.pet_id}) + "#notes")
     context = {"pet": note.pet, "note": note, "form": form}
@@ -395,11 +366,11 @@ def note_delete(request: HttpRequest, note_id: int) -> HttpResponse:
 @require_GET
 def contact_list(request: HttpRequest, household_id: int) -> HttpResponse:
     user = _user(request)
-    household = selectors.household_get(user=user, household_id=household_id)
+    household = account_selectors.household_get(user=user, household_id=household_id)
     context = {
         "household": household,
         "contacts": selectors.contact_list(user=user, household_id=household.pk),
-        "can_write": _can(household.current_role, Action.WRITE),  # type: ignore[attr-defined]
+        "can_write": _allows(household, Action.WRITE),
     }
     return render(request, "pets/contact_list.html", context)
 
@@ -416,20 +387,20 @@ def _contact_form_page(
 @GET_POST
 def contact_create(request: HttpRequest, household_id: int) -> HttpResponse:
     user = _user(request)
-    household = selectors.household_get(user=user, household_id=household_id, action=Action.WRITE)
+    household = account_selectors.household_get(
+        user=user, household_id=household_id, action=Action.WRITE
+    )
     pets = selectors.pet_list(user=user, household=household)
     initial: dict[str, Any] = {}
     if request.GET.get("pet", "").isdigit():
         initial["pets"] = [int(request.GET["pet"])]
     form = ContactForm(_post(request), pets=pets, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_refusals(request, form=form) as outcome:
             services.contact_create(
                 actor=user, household=household, pet_ids=form.pet_ids(), **form.service_fields()
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The contact was saved."))
             return redirect("contact_list", household_id=household.pk)
     return _contact_form_page(request, form, household)
@@ -444,13 +415,11 @@ def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
     pets = selectors.pet_list(user=user, household=household)
     form = ContactForm(_post(request), pets=pets, initial=ContactForm.initial_for(contact))
     if request.method == "POST" and form.is_valid():
-        try:
+        with service_refusals(request, form=form) as outcome:
             services.contact_update(
                 actor=user, contact=contact, pet_ids=form.pet_ids(), **form.service_fields()
             )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        if outcome.ok:
             messages.success(request, _("The contact was saved."))
             return redirect("contact_list", household_id=household.pk)
     return _contact_form_page(request, form, household, contact)

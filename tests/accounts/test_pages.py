@@ -36,7 +36,8 @@ def test_landing_invites_anonymous_visitors_to_sign_up(client: Client) -> None:
     html = page(client, "/")
     assert f'href="{reverse("account_signup")}"' in html
     assert f'href="{reverse("account_login")}"' in html
-    assert "Lost-pet QR tags" in html
+    assert "Pet profiles" in html
+    assert "Lost-pet QR tags" not in html  # a card only for features that are installed
 
 
 def test_landing_sends_signed_in_users_home(cast: Cast) -> None:

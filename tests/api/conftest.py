@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
 from pawfile.accounts.models import Household
@@ -127,7 +128,7 @@ def world_build(cast: Cast) -> World:
     photo = pet_photos.photo_add(actor=alice, pet=rex, upload=io.BytesIO(png_bytes()))
     record = health_services.record_create(
         actor=alice, pet=rex, kind="vaccination", name="Rabies", date=dt.date(2025, 3, 1),
-        next_due=dt.date(2026, 3, 1),
+        next_due=timezone.localdate() + dt.timedelta(days=200),  # due later, whatever the day
     )  # fmt: skip
     weight = health_services.weight_record(actor=alice, pet=rex, value="12.5", unit="kg")
     attachment = health_services.attachment_add(

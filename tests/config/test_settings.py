@@ -174,3 +174,61 @@ def test_createadmin_makes_a_superuser_with_a_household(tmp_path: Path) -> None:
         ["createadmin", "--email", "x@example.org", "--password-file", str(password)], {}, tmp_path
     )
     assert weak.returncode == 2 and "too short" in weak.stderr
+    bad = pawfile(
+        ["createadmin", "--email", "root", "--password-file", str(password)], {}, tmp_path
+    )
+    assert bad.returncode == 2 and "valid email address" in bad.stderr
+
+
+SHOW_SETTINGS = (
+    "import pytest, django; django.setup(); from django.conf import settings as s; "
+    "print(s.HUEY['immediate'], s.PASSWORD_HASHERS[0].rsplit('.', 1)[1], s.EMAIL_BACKEND)"
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "shown"),
+    [
+        ("pawfile.config.settings", ["False", "PBKDF2PasswordHasher", "console"]),
+        ("pawfile.config.settings_test", ["True", "MD5PasswordHasher", "locmem"]),
+    ],
+)
+def test_test_behaviour_comes_from_the_settings_module_only(
+    tmp_path: Path, module: str, shown: list[str]
+) -> None:
+    """Importing pytest does not turn the real settings into test settings; the test
+    settings module does, whoever imports it."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PAWFILE_", "DJANGO_"))}
+    for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "PYTEST_XDIST_WORKER"):
+        base.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_SETTINGS],
+        env={**base, "DJANGO_SETTINGS_MODULE": module, "PAWFILE_DATA_DIR": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    immediate, hasher, backend = result.stdout.split()
+    assert [immediate, hasher] == shown[:2] and shown[2] in backend
+
+
+def test_a_new_secret_key_file_is_written_once_whole(tmp_path: Path) -> None:
+    """Processes starting together with no key file all end up with the first key written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pawfile.config.settings import _key_file_create
+
+    path = tmp_path / "data" / "secret_key"
+
+    def create_and_read(_: int) -> str:
+        _key_file_create(path)
+        return path.read_text(encoding="utf-8")
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(create_and_read, range(32)))
+    assert len(keys) == 1 and len(keys.pop()) >= 50
+    assert oct(path.stat().st_mode)[-3:] == "600"
+    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]  # no drafts left

@@ -8,9 +8,10 @@ authentication and error format.
 from django.urls import path
 from ninja import NinjaAPI
 
+from pawfile.accounts.apiauth import BearerAuth, SessionCsrfAuth
 from pawfile.config.urls import urlpatterns as site_urlpatterns
 from pawfile.documents.api import router
-from pawfile.lib.api import BearerAuth, SessionCsrfAuth, install_error_handlers
+from pawfile.lib.api import install_error_handlers
 
 api = NinjaAPI(
     title="documents under test",

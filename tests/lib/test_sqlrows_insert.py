@@ -80,3 +80,38 @@ def test_expression_values_go_through_save(cast: Cast, pet) -> None:
     record = HealthRecord(pet=pet, created_by=cast.alice, **{**FIELDS, "notes": Value("typed")})
     sqlrows.insert(record)
     assert HealthRecord.objects.get(pk=record.pk).notes == "typed"
+
+
+def test_an_overridden_save_is_not_skipped(cast: Cast, pet, monkeypatch) -> None:
+    """A model whose ``save()`` does something of its own gets its ``save()``, not the
+    shortcut: the row carries what that ``save()`` did."""
+    original = HealthRecord.save
+
+    def save(self, *args, **kwargs):
+        self.name = self.name.strip().upper()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(HealthRecord, "save", save)
+    record = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    sqlrows.insert(record)
+    assert HealthRecord.objects.get(pk=record.pk).name == "LIMP"
+
+
+@pytest.mark.parametrize("step", sqlrows._SAVE_STEPS)
+def test_any_overridden_step_of_save_hands_over_to_save(
+    cast: Cast, pet, monkeypatch, step: str
+) -> None:
+    original = getattr(HealthRecord, step)
+    calls: list[str] = []
+
+    def override(self, *args, **kwargs):
+        calls.append(step)
+        return original(self, *args, **kwargs)
+
+    assert not sqlrows.save_overridden(HealthRecord)
+    monkeypatch.setattr(HealthRecord, step, override)
+    assert sqlrows.save_overridden(HealthRecord)
+    record = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    sqlrows.insert(record)
+    assert calls == [step]
+    assert record.pk is not None and HealthRecord.objects.filter(pk=record.pk).exists()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from django.utils import timezone
 
 from pawfile.accounts.models import Household
 from pawfile.health.choices import DueStatus
+from pawfile.lib import registry
 from pawfile.pets import services
 from pawfile.pets.breeds import breed_suggestions
 from pawfile.pets.forms import approximate_birth_date
@@ -192,35 +191,56 @@ def test_adding_without_a_household_uses_the_only_one(cast: Cast) -> None:
     assert cast.client_for("bob").get("/pets/new/?household=abc").status_code == 404
 
 
-# --- Include points for the health app -------------------------------------------------------
+# --- What other apps add to the pet pages (lib.registry) ---------------------------------------
 
 
-def test_health_panel_and_status_badge_come_from_the_health_app(
-    world: World, monkeypatch, settings, tmp_path: Path
+def test_panels_actions_and_badges_come_from_the_registry(
+    world: World, settings, tmp_path: Path
 ) -> None:
-    (tmp_path / "health").mkdir()
-    (tmp_path / "health" / "_pet_panel.html").write_text(
-        "<p>Panel for {{ pet.name }}: {{ shots }}</p>", encoding="utf-8"
+    (tmp_path / "test_app").mkdir()
+    (tmp_path / "test_app" / "panel.html").write_text(
+        "<p>Panel for {{ pet.name }}: {{ test_app_shots }}</p>", encoding="utf-8"
     )
+    (tmp_path / "test_app" / "action.html").write_text("<a>Print {{ pet.name }}</a>")
     settings.TEMPLATES = [
         {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
     ]
-    fake = types.ModuleType("pawfile.health.views")
-    fake.pet_panel_context = lambda request, pet: {"shots": "2 vaccinations"}  # type: ignore[attr-defined]
-    fake.pet_due_summaries = lambda request, pets: {p.pk: DueStatus.OVERDUE for p in pets}  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pawfile.health.views", fake)
-
     client = world.cast.client_for("carol")
-    detail = client.get(f"/pets/{world.pet.pk}/").content.decode()
-    assert "<p>Panel for Rex: 2 vaccinations</p>" in detail
-    listing = client.get("/pets/").content.decode()
+    with registry.temporary_registrations():
+        for app in ("health", "documents"):
+            registry.unregister_app(app)
+        registry.register_pet_panel(
+            app="test_app",
+            name="panel",
+            template="test_app/panel.html",
+            context=lambda request, pet: {"test_app_shots": "2 vaccinations"},
+        )
+        registry.register_pet_panel(
+            app="test_app",
+            name="action",
+            template="test_app/action.html",
+            context=lambda request, pet: {},
+            slot="actions",
+        )
+        registry.register_pet_badges(
+            app="test_app", badges=lambda request, pets: {p.pk: DueStatus.OVERDUE for p in pets}
+        )
+        detail = client.get(f"/pets/{world.pet.pk}/").content.decode()
+        listing = client.get("/pets/").content.decode()
+    assert '<div class="pet-panel"><p>Panel for Rex: 2 vaccinations</p></div>' in detail
+    assert "<a>Print Rex</a>" in detail
+    assert "Health report (PDF)" not in detail  # documents was left out
     assert "pet-status-overdue" in listing and "Overdue" in listing
+    # Without those registrations, the page has neither.
+    detail = client.get(f"/pets/{world.pet.pk}/").content.decode()
+    assert "Panel for Rex" not in detail and "Print Rex" not in detail
+    assert "Health report (PDF)" in detail
 
 
-def test_status_badge_renders_nothing_without_a_summary() -> None:
+def test_status_badge_renders_nothing_without_a_badge() -> None:
     assert render_to_string("pets/_status_badge.html", {}).strip() == ""
-    assert render_to_string("pets/_status_badge.html", {"due_summary": "none"}).strip() == ""
-    due = render_to_string("pets/_status_badge.html", {"due_summary": DueStatus.DUE_SOON})
+    assert render_to_string("pets/_status_badge.html", {"badge": "none"}).strip() == ""
+    due = render_to_string("pets/_status_badge.html", {"badge": DueStatus.DUE_SOON})
     assert "Due soon" in due
 
 

@@ -1,0 +1,311 @@
+"""What each app adds to the features that span apps, declared from its ``AppConfig.ready``.
+
+Shared features (the data export, account and household deletion, the pet page, the landing
+and home pages) belong to no domain app. Instead of importing every app, they read this
+registry, and every app fills it from its ``AppConfig.ready``::
+
+    class HealthConfig(AppConfig):
+        def ready(self) -> None:
+            from pawfile.health import contributions
+
+            contributions.register()
+
+An app that is not in ``INSTALLED_APPS`` registers nothing, so nothing of it shows or runs.
+The contract of each kind of contribution:
+
+* **Export section** (``register_export_section``): ``rows(user)`` returns an
+  ``ExportSection``: top-level keys of ``export.json`` with their values, usually lists of
+  plain rows (JSON-ready: str, int, bool, None, dates, decimals), read from ``user``'s
+  point of view (only what they may see), and the stored files to copy into the archive.
+  Keys must not collide across apps (``export_sections`` raises ``ValueError``). Sections
+  appear in registration order, which is ``INSTALLED_APPS`` order.
+* **Deletion** (``register_deletion``): one function per thing that can go, ``account(user)``,
+  ``household(household)``, ``pets(pets)`` (a queryset). Each runs inside the deleting
+  transaction, *before* the row goes: it deletes or detaches the rows of its app that would
+  not go by the database's cascade, and returns the names of stored files (in the default
+  storage) that must be removed once the transaction commits. It never removes files itself
+  (a rollback would leave rows pointing at nothing). An app may call ``deletion_files``
+  for a narrower scope (pets does so for a household's pets).
+* **Pet panel** (``register_pet_panel``): ``template`` rendered on the pet page with
+  ``context(request, pet)`` (keys prefixed with the app's name, so they never shadow the
+  page's own) plus ``pet`` and ``request``. ``slot`` is ``"main"`` (a section below the
+  profile) or ``"actions"`` (a button among the pet's actions). Panels are drawn by
+  ``order``, then registration order. The context function raises ``Http404`` for a user
+  who may not see the pet, like any selector.
+* **Pet badges** (``register_pet_badges``): ``badges(request, pets)`` returns
+  ``{pet id: badge}`` for the pets of the pet list, in one query for all of them; a badge is
+  a ``TextChoices`` member (value: CSS suffix, label: the text). Missing or ``"none"`` shows
+  nothing.
+* **Landing and home cards** (``register_landing_card``, ``register_home_card``): ``template``
+  rendered with ``context(request)``; a context function that returns ``None`` hides the card
+  (a feature switched off, or nothing to offer this user). Cards are drawn by ``order``.
+
+Registering the same ``(app, name)`` again replaces the earlier entry, so ``ready`` may run
+twice. Reads return snapshots; nothing here touches the database. ``temporary_registrations``
+is for tests: what is registered inside it is gone after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.template.loader import get_template
+from django.utils.safestring import SafeString, mark_safe
+
+PanelSlot = Literal["main", "actions"]
+CardPage = Literal["landing", "home"]
+Context = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ArchiveFile:
+    """A stored file to copy into the export archive, and its name there (under ``files/``)."""
+
+    storage_name: str
+    archive_name: str
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    """What one app puts in a user's export: top-level keys of ``export.json`` and files."""
+
+    rows: Mapping[str, Any]
+    files: Sequence[ArchiveFile] = ()
+
+
+@dataclass(frozen=True)
+class ExportContribution:
+    app: str
+    rows: Callable[[Any], ExportSection]
+
+
+@dataclass(frozen=True)
+class DeletionContribution:
+    app: str
+    account: Callable[[Any], Iterable[str]] | None = None
+    household: Callable[[Any], Iterable[str]] | None = None
+    pets: Callable[[Any], Iterable[str]] | None = None
+
+
+@dataclass(frozen=True)
+class PetPanel:
+    app: str
+    name: str
+    template: str
+    context: Callable[[HttpRequest, Any], Context]
+    slot: PanelSlot = "main"
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class PetBadges:
+    app: str
+    badges: Callable[[HttpRequest, Sequence[Any]], Mapping[int, Any]]
+
+
+@dataclass(frozen=True)
+class Card:
+    app: str
+    name: str
+    page: CardPage
+    template: str
+    context: Callable[[HttpRequest], Context | None] | None = None
+    order: int = 100
+
+
+@dataclass
+class _Registry:
+    exports: dict[str, ExportContribution] = field(default_factory=dict)
+    deletions: dict[str, DeletionContribution] = field(default_factory=dict)
+    panels: dict[tuple[str, str], PetPanel] = field(default_factory=dict)
+    badges: dict[str, PetBadges] = field(default_factory=dict)
+    cards: dict[tuple[str, str, str], Card] = field(default_factory=dict)
+
+
+_registry = _Registry()
+
+
+# --- Registering (from AppConfig.ready) --------------------------------------------------------
+
+
+def register_export_section(*, app: str, rows: Callable[[Any], ExportSection]) -> None:
+    """``app``'s part of a user's data export (see the module docstring)."""
+    _registry.exports[app] = ExportContribution(app=app, rows=rows)
+
+
+def register_deletion(
+    *,
+    app: str,
+    account: Callable[[Any], Iterable[str]] | None = None,
+    household: Callable[[Any], Iterable[str]] | None = None,
+    pets: Callable[[Any], Iterable[str]] | None = None,
+) -> None:
+    """What ``app`` clears when an account, a household or pets are deleted."""
+    _registry.deletions[app] = DeletionContribution(
+        app=app, account=account, household=household, pets=pets
+    )
+
+
+def register_pet_panel(
+    *,
+    app: str,
+    name: str,
+    template: str,
+    context: Callable[[HttpRequest, Any], Context],
+    slot: PanelSlot = "main",
+    order: int = 100,
+) -> None:
+    """A panel ``app`` draws on the pet page."""
+    panel = PetPanel(app=app, name=name, template=template, context=context, slot=slot, order=order)
+    _registry.panels[(app, name)] = panel
+
+
+def register_pet_badges(
+    *, app: str, badges: Callable[[HttpRequest, Sequence[Any]], Mapping[int, Any]]
+) -> None:
+    """A status badge ``app`` shows next to each pet of the pet list."""
+    _registry.badges[app] = PetBadges(app=app, badges=badges)
+
+
+def register_landing_card(
+    *,
+    app: str,
+    name: str,
+    template: str,
+    context: Callable[[HttpRequest], Context | None] | None = None,
+    order: int = 100,
+) -> None:
+    """A feature card of the public landing page."""
+    card = Card(app=app, name=name, page="landing", template=template, context=context, order=order)
+    _registry.cards[("landing", app, name)] = card
+
+
+def register_home_card(
+    *,
+    app: str,
+    name: str,
+    template: str,
+    context: Callable[[HttpRequest], Context | None] | None = None,
+    order: int = 100,
+) -> None:
+    """A card (a next step) of the signed-in home page."""
+    card = Card(app=app, name=name, page="home", template=template, context=context, order=order)
+    _registry.cards[("home", app, name)] = card
+
+
+# --- Reading (the shared features) -------------------------------------------------------------
+
+
+def export_sections(*, user: Any) -> tuple[dict[str, Any], list[ArchiveFile]]:
+    """Every app's export rows for ``user`` merged in registration order, and all the files.
+
+    Raises ``ValueError`` when two apps claim the same top-level key.
+    """
+    rows: dict[str, Any] = {}
+    files: list[ArchiveFile] = []
+    for contribution in list(_registry.exports.values()):
+        section = contribution.rows(user)
+        clash = set(rows) & set(section.rows)
+        if clash:
+            raise ValueError(f"export keys claimed twice ({contribution.app}): {sorted(clash)}")
+        rows.update(section.rows)
+        files += section.files
+    return rows, files
+
+
+def deletion_apps() -> list[str]:
+    """The apps that take part in deletions, in registration order."""
+    return list(_registry.deletions)
+
+
+def deletion_files(
+    scope: Literal["account", "household", "pets"], target: Any, *, apps: Iterable[str] = ()
+) -> list[str]:
+    """Ask every app (or only ``apps``) to clear what goes with ``target``; the stored file
+    names to delete after commit. Run inside the deleting transaction, before the row goes."""
+    wanted = set(apps)
+    names: list[str] = []
+    for contribution in list(_registry.deletions.values()):
+        if wanted and contribution.app not in wanted:
+            continue
+        clear = getattr(contribution, scope)
+        if clear is not None:
+            names += [str(name) for name in clear(target) if name]
+    return names
+
+
+def pet_panels_render(*, request: HttpRequest, pet: Any, slot: PanelSlot) -> list[SafeString]:
+    """The HTML of the pet page's panels in ``slot``, in order."""
+    panels = sorted(
+        (p for p in list(_registry.panels.values()) if p.slot == slot),
+        key=lambda p: p.order,  # sorted() is stable: ties keep registration order
+    )
+    html = []
+    for panel in panels:
+        context: dict[str, Any] = {"pet": pet, "request": request, **panel.context(request, pet)}
+        html.append(mark_safe(get_template(panel.template).render(context, request)))  # noqa: S308
+    return html
+
+
+def pet_badges(*, request: HttpRequest, pets: Sequence[Any]) -> dict[int, list[Any]]:
+    """``{pet id: [badge, ...]}`` from every app that shows badges on the pet list."""
+    found: dict[int, list[Any]] = {pet.pk: [] for pet in pets}
+    if not pets:
+        return found
+    for contribution in list(_registry.badges.values()):
+        for pet_id, badge in contribution.badges(request, pets).items():
+            if badge and badge != "none" and pet_id in found:
+                found[pet_id].append(badge)
+    return found
+
+
+def cards_render(*, page: CardPage, request: HttpRequest) -> list[SafeString]:
+    """The HTML of ``page``'s cards, in order; a card whose context is ``None`` is left out."""
+    cards = sorted(
+        (c for c in list(_registry.cards.values()) if c.page == page), key=lambda c: c.order
+    )
+    html = []
+    for card in cards:
+        extra = card.context(request) if card.context is not None else {}
+        if extra is None:
+            continue
+        context: dict[str, Any] = {"request": request, **extra}
+        html.append(mark_safe(get_template(card.template).render(context, request)))  # noqa: S308
+    return html
+
+
+# --- Tests -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def temporary_registrations() -> Iterator[None]:
+    """Whatever is registered inside the block (or replaced, or removed) is undone after it."""
+    global _registry
+    saved = _registry
+    _registry = _Registry(
+        exports=dict(saved.exports),
+        deletions=dict(saved.deletions),
+        panels=dict(saved.panels),
+        badges=dict(saved.badges),
+        cards=dict(saved.cards),
+    )
+    try:
+        yield
+    finally:
+        _registry = saved
+
+
+def unregister_app(app: str) -> None:
+    """Remove everything ``app`` registered (for tests that pretend an app is not installed;
+    use inside ``temporary_registrations``)."""
+    _registry.exports.pop(app, None)
+    _registry.deletions.pop(app, None)
+    _registry.badges.pop(app, None)
+    for panel_key in [k for k in _registry.panels if k[0] == app]:
+        del _registry.panels[panel_key]
+    for card_key in [k for k in _registry.cards if k[1] == app]:
+        del _registry.cards[card_key]

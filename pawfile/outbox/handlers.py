@@ -1,0 +1,63 @@
+"""Who delivers each kind of outbox message: a small registry filled from ``AppConfig.ready``.
+
+A handler is one function that takes the claimed :class:`~pawfile.outbox.models.OutboxMessage`
+and delivers it. It returns normally when the provider accepted the message, and raises
+:class:`DeliveryError` when it did not: ``permanent=True`` when trying again cannot help
+(the address does not exist, the provider refused the content), else the message is retried
+with backoff. Any other exception counts as a temporary failure. Handlers should pass
+``message.key`` to providers that take an idempotency key, and keep their network timeouts
+well under ``PAWFILE_OUTBOX_LEASE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pawfile.outbox.models import OutboxMessage
+
+
+class DeliveryError(Exception):
+    """The provider did not take the message; ``permanent`` says whether retrying can help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    deliver: Callable[[OutboxMessage], None]
+    # For sensitive messages, the payload keys kept once the message is sent.
+    keep_when_sent: tuple[str, ...] = ()
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register_handler(
+    kind: str, deliver: Callable[[OutboxMessage], None], *, keep_when_sent: tuple[str, ...] = ()
+) -> None:
+    """Make ``deliver`` the handler of ``kind``.
+
+    Registering the same function again is allowed (``ready`` may run more than once);
+    a second, different handler for a kind raises ``ValueError``.
+    """
+    existing = _HANDLERS.get(kind)
+    if existing is not None and existing.deliver is not deliver:
+        raise ValueError(f"outbox kind {kind!r} already has a handler")
+    _HANDLERS[kind] = Handler(kind, deliver, tuple(keep_when_sent))
+
+
+def handler_get(kind: str) -> Handler | None:
+    """The handler registered for ``kind``, or ``None``."""
+    return _HANDLERS.get(kind)
+
+
+def handler_kinds() -> list[str]:
+    """Every kind that has a handler, sorted."""
+    return sorted(_HANDLERS)
