@@ -427,7 +427,8 @@ def report(args: argparse.Namespace, outcome: Outcome, before: str) -> None:
         print(
             f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency; "
             f"one worker, request threads {'/'.join(map(str, args.server_threads))} "
-            f"(kept: {kept}; the variants and the bare app ran with the first); "
+            f"(kept: {kept}; each mode's variants ran with its own, the bare app with the "
+            "first's); "
             f"{os.cpu_count()} CPUs, {placement(args.pin)}; CPU columns in cores; "
             "the warm PDF report is measured by bench/report.py"
         )
