@@ -12,11 +12,14 @@ pawfile version          print the version
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import getpass
+import importlib
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -25,6 +28,13 @@ from pathlib import Path
 from typing import Any
 
 SETTINGS = "pawfile.config.settings"
+# A stop (Ctrl-C, SIGTERM) must end every process within 10 s: granian gives a web worker's
+# requests in flight this long before it kills the worker, then the task consumer gets
+# CONSUMER_STOP_GRACE for tasks in flight (``pawfile serve``; a lone ``pawfile worker`` gets
+# WORKER_STOP_GRACE). A task cut short is safe: the outbox lease expires and it runs again.
+WEB_STOP_GRACE = 4
+CONSUMER_STOP_GRACE = 3.0
+WORKER_STOP_GRACE = 8.0
 
 
 def version() -> str:
@@ -70,9 +80,56 @@ def _bind_from_env() -> tuple[str, int]:
         raise ImproperlyConfigured(f"PAWFILE_BIND: {exc}") from None
 
 
+# A stop signal that came before the web server or the consumer took the signals over: the
+# start-up is not interrupted (half-imported modules, a migration cut short) but checked at
+# its ends, and handed to the server or consumer as soon as it listens.
+_stop_requested = False
+
+
+def _note_stop(signum: int, frame: object) -> None:
+    global _stop_requested
+    _stop_requested = True
+
+
+def _take_stop_signals(*, relay: bool) -> None:
+    """From start-up on, SIGINT and SIGTERM only note the stop (``_stop_requested``); with
+    ``relay``, whichever thread the kernel hands them to (not for Huey's consumer: see
+    ``pawfile.lib.stopsignal``)."""
+    from pawfile.lib.stopsignal import STOP_SIGNALS, stop_signal_relay_start
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _note_stop)
+    if relay:
+        stop_signal_relay_start()
+
+
+def _wsgi_app(target: str) -> Any:
+    """The app granian's worker serves, loaded in the worker's main thread before granian sets
+    its signal handlers. Ctrl-C (SIGINT to the whole group) is ignored until then: the
+    supervisor got it too and stops the worker with SIGTERM (a KeyboardInterrupt in the middle
+    of Django's start-up would only print a traceback). The stop-signal relay starts first:
+    granian's worker waits for its stop in a lock wait a signal may not interrupt. Once the
+    stop is known, responses close their connection (``wsgi_closing_when_stopping``), so the
+    worker drains. ``target`` is the ``module:attribute`` path granian was given."""
+    from pawfile.lib.stopsignal import (
+        exit_now_when_stopped,
+        stop_signal_relay_start,
+        wsgi_closing_when_stopping,
+    )
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_signal_relay_start()
+    module, _, name = target.partition(":")  # loaded by its path, as granian would
+    application = getattr(importlib.import_module(module), name)
+    atexit.register(exit_now_when_stopped)
+    return wsgi_closing_when_stopping(application)
+
+
 def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
     """A granian server for the Django WSGI app. Workers are spawned, not forked, so threads
-    running in this process (the embedded task consumer) are never copied into them."""
+    running in this process (the embedded task consumer) are never copied into them. On a stop,
+    a worker still busy after ``WEB_STOP_GRACE`` seconds (a request that never ends, a client
+    that holds its connection) is killed; a write the worker acknowledged is committed already."""
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server import Server
@@ -84,56 +141,101 @@ def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
     from pawfile.ops.logging import dictconfig
 
     level = str(settings.PAWFILE_LOG_LEVEL).lower()
-    return Server(
+    server = Server(
         "pawfile.config.wsgi:application",
         address=bind[0],
         port=bind[1],
         interface=Interfaces.WSGI,
+        websockets=False,  # WSGI has none; saying so at every start is noise
         workers=workers,
         blocking_threads=threads,
         log_level=LogLevels(level) if level in {lv.value for lv in LogLevels} else LogLevels.info,
         log_access=False,
         log_dictconfig=dictconfig(settings.LOGGING),
         respawn_failed_workers=True,
+        workers_kill_timeout=WEB_STOP_GRACE,
     )
 
+    @server.on_startup
+    def stop_if_asked() -> None:
+        # granian's handlers are in place now; a stop noted before goes to granian
+        if _stop_requested:
+            server.signal_handler_interrupt()
 
-def _consumer(*, threads: int, scheduler: bool) -> Any:
+    return server
+
+
+def _consumer(*, threads: int, scheduler: bool, grace: float) -> Any:
     """A Huey consumer that knows every app's tasks (``<app>.tasks`` modules are imported:
-    a task name missing from the registry would make the worker drop the message)."""
+    a task name missing from the registry would make the worker drop the message). A graceful
+    stop waits ``grace`` seconds for tasks in flight."""
     from django.utils.module_loading import autodiscover_modules
     from huey.contrib.djhuey import HUEY
 
     autodiscover_modules("tasks")
     return HUEY.create_consumer(
-        workers=threads, worker_type="thread", periodic=scheduler, check_worker_health=True
+        workers=threads,
+        worker_type="thread",
+        periodic=scheduler,
+        check_worker_health=True,
+        shutdown_timeout=grace,
     )
 
 
+def _consumer_start(consumer: Any) -> None:
+    """Start the embedded consumer's threads with the stop signals blocked: the threads
+    inherit the mask, so a stop signal never lands on one of them; Huey's own handlers (meant
+    for a consumer that owns the process) are replaced by ours before a held signal is let
+    through."""
+    from pawfile.lib.stopsignal import STOP_SIGNALS
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        consumer.start()
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _note_stop)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _default_threads() -> int:
+    # granian warns above 2 x CPUs + 1 threads per worker; 8 at most
+    return min(8, 2 * (os.cpu_count() or 1) + 1)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Embedded mode: one command runs migrations, the web server, worker and scheduler."""
+    """Embedded mode: one command runs migrations, the web server, worker and scheduler.
+    A stop signal at any point ends it (during migrations, once they are done), tasks in
+    flight given ``CONSUMER_STOP_GRACE`` seconds."""
     from django.conf import settings
 
-    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    (settings.DATA_DIR / "media").mkdir(exist_ok=True)
-    _migrate(verbosity=0)
-    from pawfile.accounts.firstadmin import setup_link
-
-    bind = args.bind or _bind_from_env()
-    url = settings.PAWFILE_BASE_URL
-    print(f"Pawfile {version()} is starting at {url}/  (data in {settings.DATA_DIR})", flush=True)
-    link = setup_link()
-    if link:
-        print(f"No admin yet. Open this one-time link to create one:\n  {link}", flush=True)
-    consumer = _consumer(threads=settings.PAWFILE_WORKER_THREADS, scheduler=True)
-    consumer.start()
+    consumer = None
     try:
-        _granian(bind, workers=1, threads=args.threads).serve()
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        (settings.DATA_DIR / "media").mkdir(exist_ok=True)
+        _migrate(verbosity=0)
+        if _stop_requested:
+            return 0
+        from pawfile.accounts.firstadmin import setup_link
+
+        bind = args.bind or _bind_from_env()
+        url = settings.PAWFILE_BASE_URL
+        data = settings.DATA_DIR
+        print(f"Pawfile {version()} is starting at {url}/  (data in {data})", flush=True)
+        link = setup_link()
+        if link:
+            print(f"No admin yet. Open this one-time link to create one:\n  {link}", flush=True)
+        consumer = _consumer(
+            threads=settings.PAWFILE_WORKER_THREADS, scheduler=True, grace=CONSUMER_STOP_GRACE
+        )
+        _consumer_start(consumer)
+        threads = args.threads or _default_threads()
+        _granian(bind, workers=1, threads=threads).serve(target_loader=_wsgi_app)
     finally:
-        print("Stopping: finishing tasks in flight...", flush=True)
-        consumer.stop(graceful=True)
-        consumer.huey.notify_interrupted_tasks()
-    print("Stopped.", flush=True)
+        if consumer is not None:
+            print("Stopping: finishing tasks in flight...", flush=True)
+            consumer.stop(graceful=True)
+            consumer.huey.notify_interrupted_tasks()
     return 0
 
 
@@ -144,8 +246,10 @@ def cmd_web(args: argparse.Namespace) -> int:
     bind = args.bind or _bind_from_env()
     workers = args.workers or settings.PAWFILE_WEB_WORKERS
     threads = args.threads or settings.PAWFILE_WEB_THREADS
+    if _stop_requested:
+        return 0
     with _shared_metrics(workers):
-        _granian(bind, workers=workers, threads=threads).serve()
+        _granian(bind, workers=workers, threads=threads).serve(target_loader=_wsgi_app)
     return 0
 
 
@@ -180,8 +284,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     threads = args.threads or settings.PAWFILE_WORKER_THREADS
-    consumer = _consumer(threads=threads, scheduler=args.scheduler)
-    consumer.run()  # handles SIGINT/SIGTERM: finishes tasks in flight, then returns
+    consumer = _consumer(threads=threads, scheduler=args.scheduler, grace=WORKER_STOP_GRACE)
+    start = consumer.start
+
+    def start_then_hand_over_a_stop() -> None:
+        start()  # Huey's handlers are in place now; a stop noted before goes to Huey
+        if _stop_requested:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    consumer.start = start_then_hand_over_a_stop
+    # SIGINT waits for tasks in flight (WORKER_STOP_GRACE), SIGTERM stops at once (a task cut
+    # short runs again when its outbox lease expires)
+    consumer.run()
     return 0
 
 
@@ -255,7 +369,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)"
     )
-    serve.add_argument("--threads", type=_positive, default=8, help="request threads (default 8)")
+    serve.add_argument(
+        "--threads",
+        type=_positive,
+        help="request threads (default twice the CPUs plus one, at most 8)",
+    )
 
     web = add("web", cmd_web, "Run a web process for scale-out (no migrations, no worker).")
     web.add_argument(
@@ -313,12 +431,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["PAWFILE_BIND"] = "{}:{}".format(*args.bind)
     from django.core.exceptions import ImproperlyConfigured
 
+    running = args.command in {"serve", "web", "worker"}
+    if running:
+        # from the first moment: a stop during start-up is a stop
+        _take_stop_signals(relay=args.command != "worker")
     try:
         _setup()
-        return int(args.func(args))
+        code = int(args.func(args))
     except ImproperlyConfigured as exc:
         print(f"pawfile: configuration error: {exc}", file=sys.stderr)
         return 2
+    if running:
+        print("Stopped.", flush=True)
+        if args.command != "worker":
+            from pawfile.lib.stopsignal import exit_now_when_stopped
+
+            exit_now_when_stopped(code)
+    return code
 
 
 if __name__ == "__main__":

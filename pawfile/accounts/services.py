@@ -26,8 +26,9 @@ from pawfile.accounts.access import GRANTABLE, Access, Action, household_access
 from pawfile.accounts.choices import InvitationStatus, Role
 from pawfile.accounts.models import Grant, Household, Invitation, Membership, User
 from pawfile.lib import registry
-from pawfile.lib.errors import Conflict, Invalid, NotFound
+from pawfile.lib.errors import Conflict, Invalid, NotFound, TooMany
 from pawfile.lib.storage import files_delete_on_commit
+from pawfile.lib.text import plain_line, plain_lines
 from pawfile.outbox.mail import mail_enqueue
 from pawfile.outbox.models import OutboxMessage
 
@@ -49,7 +50,9 @@ def user_create(
     is_superuser: bool = False,
     household_name: str | None = None,
 ) -> User:
-    """Create a user with their own household (named after them unless given)."""
+    """Create a user with their own household (named after them unless given); ``Invalid``
+    for a name that is not one line of plain text."""
+    plain_line(name, field="name")
     with transaction.atomic():
         user = User.objects.create_user(
             email=email, password=password, name=name, is_staff=is_staff, is_superuser=is_superuser
@@ -109,6 +112,7 @@ def user_preferences_update(
 
     given = {"name": name, "phone": phone, "timezone": timezone, "locale": locale, "theme": theme}
     changes = {field: value for field, value in given.items() if value is not None}
+    plain_lines(changes, ("name", "phone"))
     errors: dict[str, list[str]] = {}
     for field, value in changes.items():
         try:
@@ -130,7 +134,10 @@ def household_default_name(user: User) -> str:
 
 
 def household_create(*, owner: User, name: str | None = None) -> Household:
-    """Create a household with ``owner`` as its only member and owner."""
+    """Create a household with ``owner`` as its only member and owner; ``Invalid`` for a
+    name that is not one line of plain text."""
+    if name:
+        plain_line(name, field="name")
     with transaction.atomic():
         household = Household.objects.create(name=(name or household_default_name(owner))[:120])
         Membership.objects.create(household=household, user=owner, role=Role.OWNER)
@@ -160,9 +167,10 @@ def household_delete(*, household: Household) -> None:
 
 
 def household_rename(*, household: Household, actor: User, name: str) -> Household:
-    """Rename ``household`` (owner only); ``Invalid`` for an empty name."""
+    """Rename ``household`` (owner only); ``Invalid`` for an empty name or one that is not
+    one line of plain text."""
     _manage(household=household, actor=actor)
-    name = name.strip()
+    name = plain_line(name, field="name").strip()
     if not name:
         raise Invalid(_("A household needs a name."), field="name")
     household.name = name[:120]
@@ -220,7 +228,10 @@ def invitation_create(*, household: Household, actor: User, email: str, role: st
 
     Only the owner may invite (``Forbidden``). A role other than caretaker or viewer is
     ``Invalid``; inviting someone already in the household is a ``Conflict``; a pending
-    invitation for the same email is replaced by the new one.
+    invitation for the same email is replaced by the new one. Invitations are mail to any
+    address, so they are rationed (see ``_invitation_allowance``): ``TooMany`` past the
+    day's allowance of the household or of the sender, ``Conflict`` when the household has
+    as many pending invitations as it may.
     """
     _manage(household=household, actor=actor)
     email = User.objects.normalize_email(email.strip()).lower()
@@ -231,6 +242,7 @@ def invitation_create(*, household: Household, actor: User, email: str, role: st
         message = _("%(email)s is already in this household.") % {"email": email}
         raise Conflict(message, code="already_member")
     with transaction.atomic():
+        _invitation_allowance(household=household, actor=actor, email=email)
         household.invitations.filter(email=email, status=InvitationStatus.PENDING).update(
             status=InvitationStatus.REVOKED
         )
@@ -246,6 +258,55 @@ def invitation_create(*, household: Household, actor: User, email: str, role: st
     return invitation
 
 
+def _invitation_allowance(*, household: Household, actor: User, email: str) -> None:
+    """Refuse an invitation past the limits, counted in the database (every node agrees).
+
+    Every invitation made in the last 24 hours counts, withdrawn or not (each one sent a
+    mail): ``PAWFILE_INVITATIONS_PER_DAY`` for the household, and
+    ``PAWFILE_INVITATIONS_PER_SENDER_PER_DAY`` for the actor across households (``TooMany``).
+    ``PAWFILE_INVITATIONS_PENDING_MAX`` pending ones at most, not counting the one to
+    ``email`` that this invitation replaces (``Conflict``). The household row is locked
+    first so that two requests at once cannot both take the last place (on SQLite the
+    write transaction already serialises them).
+    """
+    Household.objects.select_for_update().filter(pk=household.pk).exists()
+    since = timezone.now() - timedelta(days=1)
+    recent = Invitation.objects.filter(created_at__gte=since)
+    if recent.filter(household=household).count() >= settings.PAWFILE_INVITATIONS_PER_DAY:
+        message = _("This household has sent %(n)d invitations today, the most allowed.") % {
+            "n": settings.PAWFILE_INVITATIONS_PER_DAY
+        }
+        raise TooMany(message + " " + _("Try again tomorrow."), code="invitations_per_day")
+    per_sender = settings.PAWFILE_INVITATIONS_PER_SENDER_PER_DAY
+    if recent.filter(invited_by=actor).count() >= per_sender:
+        message = _("You have sent %(n)d invitations today, the most allowed.") % {"n": per_sender}
+        raise TooMany(message + " " + _("Try again tomorrow."), code="invitations_per_day")
+    pending = household.invitations.filter(status=InvitationStatus.PENDING).exclude(email=email)
+    if pending.count() >= settings.PAWFILE_INVITATIONS_PENDING_MAX:
+        message = _(
+            "This household has %(n)d invitations waiting for an answer, the most allowed. "
+            "Withdraw one to send another."
+        ) % {"n": settings.PAWFILE_INVITATIONS_PENDING_MAX}
+        raise Conflict(message, code="invitations_pending")
+
+
+def _inviter_address(inviter: User | None) -> str:
+    """The inviter's email address when it is verified (or the account has no address rows:
+    made by an administrator or the command line), else ``""``: the one thing of the inviter
+    the mail names, since a name is whatever they typed."""
+    from allauth.account.models import EmailAddress
+
+    if inviter is None:
+        return ""
+    addresses = EmailAddress.objects.filter(user=inviter)
+    if (
+        not addresses.exists()
+        or addresses.filter(email__iexact=inviter.email, verified=True).exists()
+    ):
+        return inviter.email
+    return ""
+
+
 def invitation_email_enqueue(*, invitation: Invitation, language: str) -> OutboxMessage:
     """Render the invitation mail in ``language`` and write it to the outbox, in the caller's
     transaction (so the mail exists exactly when the invitation does); sent after commit.
@@ -253,15 +314,24 @@ def invitation_email_enqueue(*, invitation: Invitation, language: str) -> Outbox
     Rendered now rather than when sent: the outbox stays free of account code, and the mail
     leaves within moments. An invitation withdrawn before its mail leaves still gets the
     mail; its link then says the invitation was withdrawn. Returns the outbox row.
+
+    Nothing the inviter typed is in the mail: not the household's name (it could read
+    "URGENT: verify your bank at https://..."), nor theirs. The subject names the site; the
+    text names the site, the inviter's verified address and the role, and the household's
+    name is shown on the invitation page behind the link, escaped like any page text.
     """
     link = settings.PAWFILE_BASE_URL + reverse(
         "invitation_accept", kwargs={"token": invitation_token(invitation)}
     )
     with translation.override(language):
-        context = {"invitation": invitation, "link": link, "inviter": invitation.invited_by}
-        subject = _("%(name)s invites you to %(household)s on Pawfile") % {
-            "name": invitation.invited_by or "Pawfile",
-            "household": invitation.household.name,
+        context = {
+            "invitation": invitation,
+            "link": link,
+            "inviter_email": _inviter_address(invitation.invited_by),
+            "site_name": settings.PAWFILE_SITE_NAME,
+        }
+        subject = _("You are invited to a household on %(site)s") % {
+            "site": settings.PAWFILE_SITE_NAME
         }
         body = render_to_string("accounts/email/invitation.txt", context)
     return mail_enqueue(

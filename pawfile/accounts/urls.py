@@ -1,5 +1,6 @@
 from django.urls import path
 
+import pawfile.lib.ids  # noqa: F401  (registers the <id:...> path converter)
 from pawfile.accounts import views
 
 urlpatterns = [
@@ -9,31 +10,31 @@ urlpatterns = [
     path("theme/", views.theme_set, name="theme_set"),
     path("language/", views.language_set, name="language_set"),
     path("setup/<str:token>/", views.first_admin, name="first_admin"),
-    path("households/<int:household_id>/", views.household_detail, name="household_detail"),
-    path("households/<int:household_id>/rename/", views.household_rename, name="household_rename"),
-    path("households/<int:household_id>/leave/", views.household_leave, name="household_leave"),
+    path("households/<id:household_id>/", views.household_detail, name="household_detail"),
+    path("households/<id:household_id>/rename/", views.household_rename, name="household_rename"),
+    path("households/<id:household_id>/leave/", views.household_leave, name="household_leave"),
     path(
-        "households/<int:household_id>/invitations/",
+        "households/<id:household_id>/invitations/",
         views.invitation_create,
         name="invitation_create",
     ),
     path(
-        "households/<int:household_id>/invitations/<int:invitation_id>/revoke/",
+        "households/<id:household_id>/invitations/<id:invitation_id>/revoke/",
         views.invitation_revoke,
         name="invitation_revoke",
     ),
     path(
-        "households/<int:household_id>/members/<int:user_id>/role/",
+        "households/<id:household_id>/members/<id:user_id>/role/",
         views.member_role,
         name="member_role",
     ),
     path(
-        "households/<int:household_id>/members/<int:user_id>/remove/",
+        "households/<id:household_id>/members/<id:user_id>/remove/",
         views.member_remove,
         name="member_remove",
     ),
     path(
-        "households/<int:household_id>/members/<int:user_id>/transfer/",
+        "households/<id:household_id>/members/<id:user_id>/transfer/",
         views.member_transfer,
         name="member_transfer",
     ),

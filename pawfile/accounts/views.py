@@ -74,7 +74,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
         if outcome.ok:
             messages.success(request, _("Your preferences were saved."))
             return _language_cookie_follow(redirect("preferences"), user.locale)
-    return render(request, "accounts/preferences.html", {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/preferences.html", {"form": form}, status=status)
 
 
 def _language_cookie_follow(response: HttpResponse, locale: str) -> HttpResponse:

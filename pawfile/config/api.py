@@ -4,18 +4,18 @@ Every operation runs inside two wrappers: rate limits (outermost, so even a 304 
 carries the ``RateLimit-*`` headers) and conditional GETs (ETag / ``If-None-Match``).
 """
 
-from ninja import NinjaAPI
-
 from pawfile.accounts.api import router as accounts_router
 from pawfile.accounts.apiauth import BearerAuth, SessionCsrfAuth
 from pawfile.documents.api import router as documents_router
 from pawfile.health.api import router as health_router
 from pawfile.lib.api import install_error_handlers, rate_limited, ratelimit_settings_check
 from pawfile.lib.etag import conditional_get
+from pawfile.lib.openapi import OpenApiOnce
 from pawfile.lib.renderer import JSONRenderer
 from pawfile.pets.api import router as pets_router
 
-api = NinjaAPI(
+# The OpenAPI document is built once per process (``lib/openapi``).
+api = OpenApiOnce(
     title="Pawfile API",
     version="1",
     description=(

@@ -37,6 +37,8 @@ DATA_DIR = Path(env.str("PAWFILE_DATA_DIR", "data")).resolve()
 DEBUG = env.bool("PAWFILE_DEBUG", False) and not PRODUCTION
 
 PAWFILE_BASE_URL = env.url("PAWFILE_BASE_URL", "", schemes=("http", "https"))
+# The site's name in every mail (and the mail subject prefix) and for the TOTP issuer.
+PAWFILE_SITE_NAME = env.str("PAWFILE_SITE_NAME", "Pawfile").strip() or "Pawfile"
 if PRODUCTION and not PAWFILE_BASE_URL:
     raise ImproperlyConfigured("PAWFILE_BASE_URL is required when PAWFILE_ENV=production")
 if not PAWFILE_BASE_URL:
@@ -106,6 +108,13 @@ PAWFILE_ADMIN_PATH = env.str("PAWFILE_ADMIN_PATH", "admin").strip("/") + "/"
 PAWFILE_ADMIN_ALLOWED_IPS = env.list("PAWFILE_ADMIN_ALLOWED_IPS")
 PAWFILE_DUE_SOON_DAYS = env.int("PAWFILE_DUE_SOON_DAYS", 30, minimum=0)
 PAWFILE_INVITATION_MAX_AGE = env.int("PAWFILE_INVITATION_MAX_AGE", 7 * 24 * 3600, minimum=60)
+# Invitations are mail to any address: how many a household, and one sender, may send per
+# 24 hours, and how many may wait unanswered in a household (spam and phishing brake).
+PAWFILE_INVITATIONS_PER_DAY = env.int("PAWFILE_INVITATIONS_PER_DAY", 20, minimum=1)
+PAWFILE_INVITATIONS_PER_SENDER_PER_DAY = env.int(
+    "PAWFILE_INVITATIONS_PER_SENDER_PER_DAY", 20, minimum=1
+)
+PAWFILE_INVITATIONS_PENDING_MAX = env.int("PAWFILE_INVITATIONS_PENDING_MAX", 20, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -139,6 +148,7 @@ MIDDLEWARE = [
     "pawfile.ops.middleware.MetricsMiddleware",
     "pawfile.ops.middleware.SecurityHeadersMiddleware",
     "pawfile.ops.middleware.ProbeMiddleware",
+    "pawfile.lib.requestsize.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "pawfile.lib.apipath.BearerApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -317,16 +327,18 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# On only so that allauth asks the adapter, which sends nothing and does the work a known
+# address costs (accounts.adapters.AccountAdapter._unknown_account): equal reset times.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = True
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Pawfile] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{PAWFILE_SITE_NAME}] "
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
-MFA_TOTP_ISSUER = env.str("PAWFILE_SITE_NAME", "Pawfile")
+MFA_TOTP_ISSUER = PAWFILE_SITE_NAME
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
 
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID")
@@ -374,6 +386,7 @@ PAWFILE_JWT_AUDIENCE = env.str("PAWFILE_JWT_AUDIENCE", PAWFILE_BASE_URL + "/api"
 HEADLESS_FRONTEND_URLS = {
     "account_confirm_email": PAWFILE_BASE_URL + "/accounts/confirm-email/{key}/",
     "account_reset_password_from_key": PAWFILE_BASE_URL + "/accounts/password/reset/key/{key}/",
+    "account_reset_password": PAWFILE_BASE_URL + "/accounts/password/reset/",
     "account_signup": PAWFILE_BASE_URL + "/accounts/signup/",
 }
 
@@ -427,6 +440,23 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Request bodies and image decoding --------------------------------------------------------
+# Bodies over these sizes are refused with 413 before anything reads them
+# (pawfile.lib.requestsize): uploads (photos, attachments; files up to 15 MB plus the form
+# around them) and everything else.
+PAWFILE_MAX_BODY = env.int("PAWFILE_MAX_BODY", 1024 * 1024, minimum=1024)
+PAWFILE_MAX_UPLOAD_BODY = env.int(
+    "PAWFILE_MAX_UPLOAD_BODY", max(16 * 1024 * 1024, PAWFILE_MAX_BODY), minimum=PAWFILE_MAX_BODY
+)
+# What Django itself allows: the form fields of any request fit in the general limit; an
+# uploaded file is kept in memory up to Django's default, then spooled to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = PAWFILE_MAX_BODY
+FILE_UPLOAD_MAX_MEMORY_SIZE = min(2_621_440, PAWFILE_MAX_UPLOAD_BODY)
+# Megabytes of large decoded pictures (over 4 megapixels) one process holds at once
+# (pawfile.lib.images): Pillow keeps RGB in 4 bytes a pixel, so a 40-megapixel picture takes
+# 160 MB while it is decoded; a decode larger than the budget runs alone.
+PAWFILE_IMAGE_MEMORY = env.int("PAWFILE_IMAGE_MEMORY", 192, minimum=16)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = HTTPS

@@ -4,5 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from pawfile.lib.requestsize import request_size_limited
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pawfile.config.settings")
-application = get_wsgi_application()
+# Bodies sent without a length are counted against their route's limit (lib/requestsize).
+application = request_size_limited(get_wsgi_application())

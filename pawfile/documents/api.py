@@ -12,26 +12,22 @@ from ninja import Router
 from pawfile.accounts.models import User
 from pawfile.documents.report import report_get
 from pawfile.documents.views import pdf_download
+from pawfile.lib.api import Id, responses
+from pawfile.lib.openapi import file_response
 
 router = Router(tags=["documents"])
-
-PDF_RESPONSES = {
-    200: {
-        "description": "The health report (PDF), in the language of `Accept-Language`.",
-        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-    },
-    401: {"description": "Not signed in and no valid access token."},
-    404: {"description": "No such pet, or not one of the caller's households."},
-}
 
 
 @router.get(
     "/pets/{pet_id}/report.pdf",
     url_name="pet_report_pdf",
     summary="Download a pet's health report",
-    openapi_extra={"responses": PDF_RESPONSES},
+    response=responses({200: None}),
+    openapi_extra=file_response(
+        "The health report (PDF), in the language of `Accept-Language`.", ("application/pdf",)
+    ),
 )
-def pet_report_pdf(request: HttpRequest, pet_id: int) -> HttpResponse:
+def pet_report_pdf(request: HttpRequest, pet_id: Id) -> HttpResponse:
     """The pet's health report as a PDF: profile, contacts, vaccines with due status,
     deworming, current medication, allergies, recent visits and a weight chart.
     Any member of the pet's household may download it; others get 404."""

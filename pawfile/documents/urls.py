@@ -1,7 +1,8 @@
 from django.urls import path
 
+import pawfile.lib.ids  # noqa: F401  (registers the <id:...> path converter)
 from pawfile.documents import views
 
 urlpatterns = [
-    path("pets/<int:pet_id>/report.pdf", views.pet_report, name="pet_report"),
+    path("pets/<id:pet_id>/report.pdf", views.pet_report, name="pet_report"),
 ]

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
-from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, StrictInt, ValidationInfo, model_validator
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.apiauth import acting_user
@@ -22,11 +22,12 @@ from pawfile.health import selectors, services
 from pawfile.health.choices import DewormingScope, DueStatus, Kind, Severity
 from pawfile.health.models import Attachment, HealthRecord
 from pawfile.lib.api import (
+    AS_INTEGER,
+    LINE_PATTERN,
     Date,
     Id,
     InputSchema,
     JsonFloat,
-    JsonInt,
     fields_renamed,
     form_unknown_refuse,
     optional,
@@ -36,6 +37,7 @@ from pawfile.lib.api import (
 )
 from pawfile.lib.dates import user_today
 from pawfile.lib.errors import Invalid
+from pawfile.lib.openapi import file_response
 from pawfile.lib.pagination import Page, PageQuery, paginate
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_get
@@ -43,6 +45,8 @@ from pawfile.pets.selectors import pet_get
 router = Router(tags=["health"])
 
 NO_CONTENT = responses({204: None})
+# What ``lib.documents.document_check`` stores: PDFs as they came, images re-encoded.
+ATTACHMENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
 
 # --- Schemas -------------------------------------------------------------------------------
@@ -129,22 +133,26 @@ class RecordPatch(InputSchema):
     kind: Kind = unset(description="Cannot change once the record exists.")
     date: Date = unset()
     notes: str = unset(max_length=5000)
-    name: str = unset(max_length=160, description="Vaccine, product, medication, reason...")
-    manufacturer: str = unset(max_length=120)
-    batch: str = unset(max_length=60)
+    name: str = unset(
+        max_length=160, pattern=LINE_PATTERN, description="Vaccine, product, medication, reason..."
+    )
+    manufacturer: str = unset(max_length=120, pattern=LINE_PATTERN)
+    batch: str = unset(max_length=60, pattern=LINE_PATTERN)
     next_due: Date | None = unset()
     deworming_scope: DewormingScope = unset()
-    vet_name: str = unset(max_length=120)
-    clinic: str = unset(max_length=120)
-    dose: str = unset(max_length=60)
-    frequency: str = unset(max_length=60)
+    vet_name: str = unset(max_length=120, pattern=LINE_PATTERN)
+    clinic: str = unset(max_length=120, pattern=LINE_PATTERN)
+    dose: str = unset(max_length=60, pattern=LINE_PATTERN)
+    frequency: str = unset(max_length=60, pattern=LINE_PATTERN)
     end_date: Date | None = unset()
     diagnosis: str = unset(max_length=5000)
     cost: Decimal | None = unset(ge=0, max_digits=10, decimal_places=2)
-    currency: str = unset(max_length=3)
+    currency: str = unset(max_length=3, pattern=LINE_PATTERN)
     severity: Severity = unset()
     result: str = unset(max_length=5000)
-    weight_grams: JsonInt | None = unset(ge=1, le=services.MAX_GRAMS)
+    weight_grams: Annotated[StrictInt, Field(ge=1, le=services.MAX_GRAMS), AS_INTEGER] | None = (
+        unset()
+    )
 
 
 class RecordCreate(RecordPatch):
@@ -178,7 +186,11 @@ class WeightOut(Schema):
 
 
 class WeightIn(InputSchema):
-    value: JsonFloat = Field(gt=0, le=10_000)
+    # Bounds that hold in both units: 0.01 kg is 10 g, 2,000 kg is the service's limit
+    # (``MAX_GRAMS``) and 2,000 lb is under it; inside them every value is stored.
+    value: JsonFloat = Field(
+        ge=0.01, le=2_000, description="In `unit`; stored as whole grams (0.01 to 2,000)."
+    )
     unit: Literal["kg", "lb"]
     date: Date | None = None
     notes: str = Field("", max_length=5000)
@@ -324,6 +336,15 @@ def attachment_list(request: HttpRequest, record_id: Id, page: Query[PageQuery])
     "/records/{record_id}/attachments",
     response=responses({201: AttachmentOut}),
     summary="Attach a PDF or an image",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"additionalProperties": False},  # form_unknown_refuse
+                }
+            }
+        }
+    },
 )
 def attachment_upload(
     request: HttpRequest, record_id: Id, file: File[UploadedFile]
@@ -349,14 +370,11 @@ def attachment_detail(request: HttpRequest, attachment_id: Id) -> Attachment:
     "/attachments/{attachment_id}/file",
     response=responses({200: None}),
     summary="Download a file",
-    openapi_extra={
-        "responses": {
-            "200": {
-                "description": "The file, as a download",
-                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-            }
-        }
-    },
+    openapi_extra=file_response(
+        "The file, as a download: a PDF, or an image as it was stored (JPEG, or PNG when it "
+        "has transparency); `content_type` of the attachment says which.",
+        ATTACHMENT_TYPES,
+    ),
 )
 def attachment_file(request: HttpRequest, attachment_id: Id) -> FileResponse:
     attachment = selectors.attachment_get(user=acting_user(request), attachment_id=attachment_id)

@@ -49,6 +49,10 @@ MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+# One line of plain text, as ``lib.text.plain_line`` accepts it (names, titles, phones): the
+# schema shows the rule and validation applies it before any service runs.
+LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -56,6 +60,12 @@ def _iso_date(value: Any) -> Any:
     if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
         return value
     raise ValueError("use the form 2025-01-31")
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _form_bool(value: Any) -> Any:
@@ -67,9 +77,15 @@ def _form_bool(value: Any) -> Any:
 # Inputs take the types the schema shows as they are: pydantic's lax mode would also take
 # 0 for false, "3" for 3 and a number of seconds for a date, which no client means.
 JsonBool = StrictBool
-JsonInt = StrictInt
 JsonFloat = StrictFloat
-JsonId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+# JSON Schema counts 3.0 as an integer (the number, not its spelling), so the API takes it
+# too (strings and booleans stay refused). Put it after a ``Field``'s bounds, so the schema
+# shows them as ``minimum``/``maximum``: ``Annotated[StrictInt, Field(ge=0), AS_INTEGER]``.
+AS_INTEGER = BeforeValidator(_json_integer)
+JsonInt = Annotated[StrictInt, AS_INTEGER]
+JsonId = Annotated[StrictInt, Field(ge=1, le=MAX_ID), AS_INTEGER]
 Date = Annotated[dt.date, BeforeValidator(_iso_date)]  # JSON and query strings
 FormBool = Annotated[bool, BeforeValidator(_form_bool)]
 

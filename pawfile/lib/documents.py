@@ -5,13 +5,12 @@ Returns the bytes to store; the original of an image is never kept (no EXIF, no 
 
 from __future__ import annotations
 
-import io
 from typing import IO
 
 from django.utils.translation import gettext as _
 
 from pawfile.lib.errors import Invalid
-from pawfile.lib.images import ImageRejected, _read_limited, image_open
+from pawfile.lib.images import ImageRejected, _read_limited, image_reencode
 
 
 def document_check(upload: IO[bytes], *, max_bytes: int) -> tuple[bytes, str, str]:
@@ -29,15 +28,9 @@ def document_check(upload: IO[bytes], *, max_bytes: int) -> tuple[bytes, str, st
             raise Invalid(_("The PDF is incomplete or damaged."), field="file")
         return data, "application/pdf", "pdf"
     try:
-        image = image_open(io.BytesIO(data), max_bytes=max_bytes)
+        return image_reencode(data)
     except ImageRejected as exc:
         message = str(exc)
         if "not an image" in message:
             message = _("Attach a PDF or an image (JPEG, PNG, WebP).")
         raise Invalid(message, field="file") from None
-    out = io.BytesIO()
-    if image.mode == "RGBA":
-        image.save(out, "PNG", optimize=True)
-        return out.getvalue(), "image/png", "png"
-    image.convert("RGB").save(out, "JPEG", quality=88)
-    return out.getvalue(), "image/jpeg", "jpg"

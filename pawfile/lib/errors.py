@@ -10,6 +10,7 @@ problem is one input, the ``fields`` it concerns (``{"weight": ["Enter a number.
 | ``Forbidden``| 403  | Django's 403 page (a ``PermissionDenied``) | ``forbidden``            |
 | ``Invalid``  | 422  | errors on the form's fields                | ``invalid`` + ``fields`` |
 | ``Conflict`` | 409  | a message on the page it came from         | ``conflict``             |
+| ``TooMany``  | 429  | a message on the page it came from         | ``rate_limited``         |
 
 ``NotFound`` is what a stranger gets for anything they may not see, so that they learn
 nothing about what exists; ``Forbidden`` is for a member whose role is too low. Web views turn
@@ -82,3 +83,10 @@ class Conflict(ServiceError):
 
     status = 409
     code = "conflict"
+
+
+class TooMany(ServiceError):
+    """The actor has done this as often as allowed for now (invitations per day): 429."""
+
+    status = 429
+    code = "rate_limited"

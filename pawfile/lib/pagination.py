@@ -39,6 +39,8 @@ MAC_BYTES = 12
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 CURSOR_MAX_LENGTH = 1024
+# base64url without padding, what cursor_encode writes; empty is the first page.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 
 
 class Page(BaseModel, Generic[T]):
@@ -57,7 +59,14 @@ class Page(BaseModel, Generic[T]):
 class PageQuery(Schema):
     """The query parameters of every list: ``cursor`` from the previous page, ``limit``."""
 
-    cursor: str | None = optional(max_length=CURSOR_MAX_LENGTH)
+    cursor: str | None = optional(
+        max_length=CURSOR_MAX_LENGTH,
+        pattern=CURSOR_PATTERN,
+        description=(
+            "The `next` of the previous page, as it came. It is signed: any other value, or "
+            "one made for another list or ordering, is refused with 400 (`bad_cursor`)."
+        ),
+    )
     limit: int = SchemaField(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
@@ -208,8 +209,17 @@ def save_overridden(model: type[Model]) -> bool:
     )
 
 
-def insert(instance: Model, db: str = DEFAULT_DB_ALIAS) -> None:
+Statement = tuple[str, Sequence[Any]]
+
+
+def insert(instance: Model, db: str = DEFAULT_DB_ALIAS, *, along: Statement | None = None) -> None:
     """Store a new ``instance`` (no primary key yet) with one INSERT; sets its id.
+
+    ``along`` is one more writing statement (SQL, parameters; an UPDATE or DELETE) that must
+    commit with the row or not at all. On PostgreSQL both go as one statement (the
+    ``along`` statement in a data-modifying ``WITH``), which is atomic on its own: one round
+    trip instead of BEGIN, INSERT, UPDATE, COMMIT. Elsewhere, and whenever ``save()`` is
+    used, the two run in one transaction.
 
     The same row ``instance.save()`` would write: every field's ``pre_save(add=True)``
     (``auto_now_add`` and ``auto_now`` stamps) and ``get_db_prep_save`` run, and the instance
@@ -222,35 +232,51 @@ def insert(instance: Model, db: str = DEFAULT_DB_ALIAS) -> None:
     """
     model = type(instance)
     plan = _insert_plan(model, db)
-    if (
-        plan is None
-        or instance.pk is not None
-        or not HAND_WRITTEN
-        or save_overridden(model)
-        or pre_save.has_listeners(model)
-        or post_save.has_listeners(model)
-    ):
-        instance.save(using=db)
-        return
     connection = connections[db]
-    values = [field.pre_save(instance, True) for field in plan.fields]
-    if any(hasattr(value, "resolve_expression") for value in values):
-        instance.save(using=db)
+    values = None
+    if (
+        plan is not None
+        and instance.pk is None
+        and HAND_WRITTEN
+        and not save_overridden(model)
+        and not pre_save.has_listeners(model)
+        and not post_save.has_listeners(model)
+    ):
+        values = [field.pre_save(instance, True) for field in plan.fields]
+        if any(hasattr(value, "resolve_expression") for value in values):
+            values = None
+    if plan is None or values is None:
+        with transaction.atomic(using=db) if along is not None else nullcontext():
+            instance.save(using=db)
+            _execute(connection, along)
         return
     params = [
         field.get_db_prep_save(value, connection)
         for field, value in zip(plan.fields, values, strict=True)
     ]
     meta = model._meta
-    with connection.cursor() as cursor:
-        cursor.execute(plan.sql, params)
-        if plan.returning:
-            new_id = cursor.fetchone()[0]
-        else:
-            new_id = connection.ops.last_insert_id(cursor, meta.db_table, plan.pk_column)
+    sql = plan.sql
+    if along is not None and plan.returning and connection.vendor == "postgresql":
+        # The WITH statement runs exactly once, in the INSERT's own snapshot and commit.
+        sql, params = f"WITH along AS ({along[0]}) {sql}", [*along[1], *params]
+        along = None
+    with transaction.atomic(using=db) if along is not None else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if plan.returning:
+                new_id = cursor.fetchone()[0]
+            else:
+                new_id = connection.ops.last_insert_id(cursor, meta.db_table, plan.pk_column)
+        _execute(connection, along)
     setattr(instance, meta.pk.attname, new_id)
     instance._state.adding = False
     instance._state.db = db
+
+
+def _execute(connection: Any, statement: Statement | None) -> None:
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(statement[0], statement[1])
 
 
 MAX_ID = 2**63 - 1

@@ -19,4 +19,5 @@ class OutboxConfig(AppConfig):
         from pawfile.outbox.metrics import collector_register
 
         register_handler(mail.EMAIL, mail.email_deliver, keep_when_sent=mail.KEEP_WHEN_SENT)
+        register_handler(mail.NO_MAIL, mail.no_mail_deliver)
         collector_register()

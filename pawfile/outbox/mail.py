@@ -26,6 +26,8 @@ from pawfile.outbox.services import outbox_enqueue
 EMAIL = "email"
 # What a sensitive mail keeps once it is sent.
 KEEP_WHEN_SENT = ("to", "subject", "from_email")
+# A row that stands for a mail deliberately not sent (see ``mail_withheld_enqueue``).
+NO_MAIL = "no-mail"
 
 
 def mail_enqueue(
@@ -56,6 +58,25 @@ def mail_enqueue(
         "from_email": from_email or None,
     }
     return outbox_enqueue(kind=EMAIL, key=key, payload=payload, sensitive=sensitive)
+
+
+def mail_withheld_enqueue(*, key: str, subject: str, body: str) -> OutboxMessage:
+    """Write a row that costs what a mail costs and sends nothing: kind ``NO_MAIL``, with a
+    rendered ``subject`` and ``body`` of the usual size and no recipient, enqueued after
+    commit like a mail; its handler (``no_mail_deliver``) marks it sent, and then the text
+    is dropped.
+
+    For answers that must not tell, even by their time, whether a mail went out: a password
+    reset for an address with no account does this where a known one calls ``mail_enqueue``.
+    Returns the row.
+    """
+    payload: dict[str, object] = {"to": [], "subject": str(subject), "body": str(body),
+                                  "html": None, "from_email": None}  # fmt: skip
+    return outbox_enqueue(kind=NO_MAIL, key=key, payload=payload, sensitive=True)
+
+
+def no_mail_deliver(message: OutboxMessage) -> None:
+    """The handler of ``NO_MAIL`` rows: there is nothing to send."""
 
 
 def message_id(message: OutboxMessage) -> str:

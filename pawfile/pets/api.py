@@ -7,25 +7,26 @@ Handlers only translate HTTP to the services and selectors, which decide access 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.apiauth import acting_user
 from pawfile.accounts.selectors import household_get
 from pawfile.lib.api import (
+    AS_INTEGER,
+    LINE_PATTERN,
     Date,
     FormBool,
     Id,
     InputSchema,
     JsonBool,
     JsonId,
-    JsonInt,
     fields_renamed,
     form_unknown_refuse,
     optional,
@@ -35,10 +36,12 @@ from pawfile.lib.api import (
 )
 from pawfile.lib.errors import Invalid
 from pawfile.lib.images import CropBox
+from pawfile.lib.openapi import file_response
 from pawfile.lib.pagination import Page, PageQuery, cursor_decode, page_of, paginate
 from pawfile.pets import photos, selectors, services
 from pawfile.pets.choices import PHOTO_SIZES, Sex, Size, Species, WeightUnit
 from pawfile.pets.models import Contact, Note, Pet, Photo
+from pawfile.pets.validators import MICROCHIP_PATTERN
 
 router = Router(tags=["pets"])
 
@@ -81,28 +84,36 @@ class PetOut(BaseModel):
 class PetPatch(InputSchema):
     """Fields left out are not changed."""
 
-    name: str = unset(min_length=1, max_length=80)
+    name: str = unset(min_length=1, max_length=80, pattern=LINE_PATTERN)
     species: Species = unset()
-    breed: str = unset(max_length=80)
+    breed: str = unset(max_length=80, pattern=LINE_PATTERN)
     sex: Sex = unset()
     birth_date: Date | None = unset()
     birth_date_estimated: JsonBool = unset()
     neutered: JsonBool | None = unset()
-    microchip: str = unset(max_length=40)
-    colour: str = unset(max_length=120)
+    microchip: str = unset(
+        max_length=40,
+        pattern=MICROCHIP_PATTERN,
+        description=(
+            "15 digits (ISO 11784/11785, not starting 000) or 9–10 hex characters (older "
+            "chips); spaces, dots and dashes are dropped. Empty for none. One pet per number "
+            "on the site (409 when another pet has it)."
+        ),
+    )
+    colour: str = unset(max_length=120, pattern=LINE_PATTERN)
     size: Size = unset()
     weight_unit: WeightUnit = unset()
     allergies: str = unset(max_length=5000)
     special_needs: str = unset(max_length=5000)
     about: str = unset(max_length=5000)
-    vet_name: str = unset(max_length=120)
-    vet_phone: str = unset(max_length=32)
-    vet_clinic: str = unset(max_length=120)
+    vet_name: str = unset(max_length=120, pattern=LINE_PATTERN)
+    vet_phone: str = unset(max_length=32, pattern=LINE_PATTERN)
+    vet_clinic: str = unset(max_length=120, pattern=LINE_PATTERN)
 
 
 class PetCreate(PetPatch):
     household_id: JsonId = Field(description="A household where you are owner or caretaker.")
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=80, pattern=LINE_PATTERN)
     species: Species
 
 
@@ -158,19 +169,30 @@ class ContactOut(Schema):
         return sorted(p.pk for p in obj.pets.all())
 
 
+def _email_or_empty(schema: dict[str, Any]) -> None:
+    # An address (the service checks it as Django's validator does) or "" for none.
+    schema.pop("default", None)
+    schema["anyOf"] = [{"maxLength": 0}, {"format": "email"}]
+
+
+def _email_field() -> Any:
+    """Like ``unset``: may be left out; when sent, an address or ""."""
+    return Field(default=None, max_length=254, json_schema_extra=_email_or_empty)
+
+
 class ContactPatch(InputSchema):
-    name: str = unset(min_length=1, max_length=120)
-    relation: str = unset(max_length=60)
-    phone: str = unset(max_length=32)
+    name: str = unset(min_length=1, max_length=120, pattern=LINE_PATTERN)
+    relation: str = unset(max_length=60, pattern=LINE_PATTERN)
+    phone: str = unset(max_length=32, pattern=LINE_PATTERN)
     whatsapp: JsonBool = unset()
-    email: str = unset(max_length=254)
-    order: JsonInt = unset(ge=0, le=32767)
+    email: str = _email_field()
+    order: Annotated[StrictInt, Field(ge=0, le=32767), AS_INTEGER] = unset()
     show_on_public_page: JsonBool = unset()
     pet_ids: list[JsonId] = unset(max_length=500, description="Pets of this household.")
 
 
 class ContactCreate(ContactPatch):
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=120, pattern=LINE_PATTERN)
 
 
 class NoteOut(Schema):
@@ -189,14 +211,19 @@ class NoteOut(Schema):
         return obj.author.get_full_name() if obj.author else ""
 
 
+# Some text outside the tags: a note whose text is empty once sanitised is refused.
+NOTE_BODY_PATTERN = r"^(?:<[^>]*>|\s)*[^<\s]"
+NOTE_BODY = "HTML; unsafe markup is removed. Needs some text, not only tags or spaces."
+
+
 class NotePatch(InputSchema):
-    title: str = unset(max_length=120)
-    body_html: str = unset(max_length=100_000, description="HTML; unsafe markup is removed.")
+    title: str = unset(max_length=120, pattern=LINE_PATTERN)
+    body_html: str = unset(max_length=100_000, pattern=NOTE_BODY_PATTERN, description=NOTE_BODY)
     pinned: JsonBool = unset()
 
 
 class NoteCreate(NotePatch):
-    body_html: str = Field(max_length=100_000, description="HTML; unsafe markup is removed.")
+    body_html: str = Field(max_length=100_000, pattern=NOTE_BODY_PATTERN, description=NOTE_BODY)
 
 
 class NoteFilters(PageQuery):
@@ -271,7 +298,28 @@ def photo_list(request: HttpRequest, pet_id: Id, page: Query[PageQuery]) -> dict
     return paginate(photo_rows, page, order=("-is_primary", "-created_at", "-id"))
 
 
-@router.post("/pets/{pet_id}/photos", response=responses({201: PhotoOut}), summary="Upload a photo")
+CROP = ("crop_left", "crop_top", "crop_size")
+PHOTO_UPLOAD_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                # All three crop fields or none (a 422 otherwise).
+                "schema": {
+                    "dependentRequired": {name: [o for o in CROP if o != name] for name in CROP},
+                    "additionalProperties": False,  # form_unknown_refuse
+                },
+            }
+        }
+    }
+}
+
+
+@router.post(
+    "/pets/{pet_id}/photos",
+    response=responses({201: PhotoOut}),
+    summary="Upload a photo",
+    openapi_extra=PHOTO_UPLOAD_BODY,
+)
 def photo_upload(
     request: HttpRequest, pet_id: Id, form: Form[PhotoForm], file: File[UploadedFile]
 ) -> Status[Photo]:
@@ -303,17 +351,9 @@ def photo_detail(request: HttpRequest, photo_id: Id) -> Photo:
     "/photos/{photo_id}/file",
     response=responses({200: None}),
     summary="Download a photo variant",
-    openapi_extra={
-        "responses": {
-            "200": {
-                "description": "The image",
-                "content": {
-                    "image/webp": {"schema": {"type": "string", "format": "binary"}},
-                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        }
-    },
+    openapi_extra=file_response(
+        "The image, `image/webp` or `image/jpeg` as `format` asks.", ("image/webp", "image/jpeg")
+    ),
 )
 def photo_file(request: HttpRequest, photo_id: Id, query: Query[PhotoFileQuery]) -> FileResponse:
     """The image bytes, for clients that authenticate with a token rather than the session."""

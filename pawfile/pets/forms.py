@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from pawfile.lib.ids import IdModelMultipleChoiceField
 from pawfile.lib.images import MAX_BYTES, CropBox
 from pawfile.pets.models import Contact, Note, Pet
 from pawfile.pets.services import CONTACT_FIELDS, NOTE_FIELDS, PET_FIELDS
@@ -126,7 +127,7 @@ class PhotoForm(forms.Form):
     """An image file, an optional caption and the square crop chosen in the browser.
 
     The crop box is in pixels of the image as displayed (EXIF orientation applied), which
-    is how ``image_open`` returns it too. Without a crop box the centre square is kept.
+    is how ``image_square_open`` reads it too. Without a crop box the centre square is kept.
     """
 
     image = forms.FileField(
@@ -195,7 +196,7 @@ class ContactForm(forms.Form):
         "show_on_public_page",
         help_text=_("Finders of a lost pet see this contact on its public page."),
     )
-    pets = forms.ModelMultipleChoiceField(
+    pets = IdModelMultipleChoiceField(
         label=_("For these pets"),
         queryset=Pet.objects.none(),
         required=False,

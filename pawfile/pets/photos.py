@@ -11,7 +11,7 @@ from django.db import transaction
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
-from pawfile.lib.images import CropBox, image_encode, image_open, image_square
+from pawfile.lib.images import CropBox, image_encode, image_square_open
 from pawfile.lib.storage import files_delete_on_commit
 from pawfile.pets import selectors
 from pawfile.pets.choices import PHOTO_SIZES, PhotoVariant
@@ -36,16 +36,15 @@ def photo_add(
     The first photo of a pet becomes its primary photo unless ``primary`` says otherwise.
     """
     pet = selectors.pet_checked(user=actor, pet=pet, action=Action.WRITE)
-    square = image_square(image_open(upload), crop)
+    # Decoded no larger than the largest variant (see lib.images: the memory budget).
+    square = image_square_open(upload, crop=crop, side=PHOTO_SIZES[PhotoVariant.FULL])
     encoded = {
         (variant, fmt): image_encode(square, size=size, fmt=fmt)
         for variant, size in PHOTO_SIZES.items()
         for fmt in FORMATS
     }
     photo = Photo(pet=pet, uploaded_by=actor, caption=caption.strip()[:200])
-    full = square.copy()
-    full.thumbnail((PHOTO_SIZES[PhotoVariant.FULL], PHOTO_SIZES[PhotoVariant.FULL]))
-    photo.width, photo.height = full.size
+    photo.width, photo.height = square.size
     photo.bytes_stored = sum(len(b) for b in encoded.values())
     written: list[str] = []
     try:

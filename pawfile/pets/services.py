@@ -22,9 +22,10 @@ from pawfile.accounts.access import Action, household_access
 from pawfile.accounts.models import Grant, Household, User
 from pawfile.lib import registry, sqlrows
 from pawfile.lib.dates import user_today
-from pawfile.lib.errors import Invalid
+from pawfile.lib.errors import Conflict, Invalid
 from pawfile.lib.richtext import html_sanitize, html_to_text
 from pawfile.lib.storage import files_delete_on_commit
+from pawfile.lib.text import plain_lines
 from pawfile.pets import selectors
 from pawfile.pets.models import Contact, Note, Pet
 from pawfile.pets.validators import validate_microchip
@@ -36,6 +37,9 @@ PET_FIELDS = (
 )  # fmt: skip
 CONTACT_FIELDS = ("name", "relation", "phone", "whatsapp", "email", "order", "show_on_public_page")
 NOTE_FIELDS = ("title", "body_html", "pinned")
+# One-line fields: no line breaks or control characters (``lib.text``).
+PET_LINES = ("name", "breed", "microchip", "colour", "vet_name", "vet_phone", "vet_clinic")
+CONTACT_LINES = ("name", "relation", "phone", "email")
 
 
 def _only(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -62,10 +66,16 @@ def pet_revision_bump(pet_id: int) -> None:
     if not sqlrows.HAND_WRITTEN:  # the benchmark switch (bench/api.py --orm)
         Pet.objects.filter(pk=pet_id).update(revision=F("revision") + 1, updated_at=timezone.now())
         return
-    connection = connections[DEFAULT_DB_ALIAS]
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_revision_bump_sql(), [now, pet_id])
+    sql, params = pet_revision_bump_statement(pet_id)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def pet_revision_bump_statement(pet_id: int) -> sqlrows.Statement:
+    """The UPDATE of ``pet_revision_bump`` as (SQL, parameters), for a caller that runs it
+    with its own write (``sqlrows.insert(..., along=...)``: one statement on PostgreSQL)."""
+    now = connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(timezone.now())
+    return _revision_bump_sql(), [now, pet_id]
 
 
 @cache
@@ -78,7 +88,8 @@ def _revision_bump_sql() -> str:
 
 
 def _pet_apply(pet: Pet, fields: dict[str, Any], *, today: dt.date) -> None:
-    for name, value in _only(fields, PET_FIELDS).items():
+    plain_lines(_only(fields, PET_FIELDS), PET_LINES)
+    for name, value in fields.items():
         if name == "microchip":
             try:
                 value = validate_microchip(value or "")
@@ -93,8 +104,9 @@ def _pet_apply(pet: Pet, fields: dict[str, Any], *, today: dt.date) -> None:
         pet.microchip
         and Pet.objects.filter(microchip=pet.microchip).exclude(pk=pet.pk or 0).exists()
     ):
+        # A valid number already taken: the site's state refuses it, not the input (409).
         message = _("Another pet on this site already has this microchip number.")
-        raise Invalid(message, field="microchip")
+        raise Conflict(message, code="microchip_taken", field="microchip")
 
 
 def pet_create(*, actor: User, household: Household, **fields: Any) -> Pet:
@@ -148,7 +160,8 @@ def contact_create(
     *, actor: User, household: Household, pet_ids: list[int] | None = None, **fields: Any
 ) -> Contact:
     household_access(user=actor, household_id=household.pk, action=Action.WRITE)
-    contact = Contact(household=household, **_only(fields, CONTACT_FIELDS))
+    plain_lines(_only(fields, CONTACT_FIELDS), CONTACT_LINES)
+    contact = Contact(household=household, **fields)
     with transaction.atomic():
         _save_validated(contact)
         _contact_pets(contact, pet_ids)
@@ -159,7 +172,8 @@ def contact_update(
     *, actor: User, contact: Contact, pet_ids: list[int] | None = None, **fields: Any
 ) -> Contact:
     contact = selectors.contact_get(user=actor, contact_id=contact.pk, action=Action.WRITE)
-    for name, value in _only(fields, CONTACT_FIELDS).items():
+    plain_lines(_only(fields, CONTACT_FIELDS), CONTACT_LINES)
+    for name, value in fields.items():
         setattr(contact, name, value)
     with transaction.atomic():
         _save_validated(contact)
@@ -180,7 +194,8 @@ def contact_delete(*, actor: User, contact: Contact) -> None:
 
 
 def _note_apply(note: Note, fields: dict[str, Any]) -> None:
-    for name, value in _only(fields, NOTE_FIELDS).items():
+    plain_lines(_only(fields, NOTE_FIELDS), ("title",))
+    for name, value in fields.items():
         if name == "body_html":
             value = html_sanitize(value or "")
             note.body_text = html_to_text(value)

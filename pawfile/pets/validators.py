@@ -11,6 +11,23 @@ _ISO = re.compile(r"^\d{15}$")
 _LEGACY = re.compile(r"^[0-9A-Fa-f]{9,10}$")
 
 
+def _microchip_pattern() -> str:
+    """The numbers ``validate_microchip`` accepts, as one regular expression (for the API
+    schema): separators anywhere, 15 digits not starting 000, or 9–10 hex characters."""
+    # Spaces (those ``lib.text.plain_line`` lets through), dots and dashes.
+    sep = r"[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000.\-]*"
+    first_three = "|".join(
+        sep.join(chars) for chars in (("[1-9]", "[0-9]", "[0-9]"), ("0", "[1-9]", "[0-9]"),
+                                      ("0", "0", "[1-9]"))
+    )  # fmt: skip
+    iso = f"(?:{first_three})(?:{sep}[0-9]){{12}}"
+    legacy = f"[0-9A-Fa-f](?:{sep}[0-9A-Fa-f]){{8,9}}"
+    return f"^{sep}(?:{iso}|{legacy})?{sep}$"
+
+
+MICROCHIP_PATTERN = _microchip_pattern()
+
+
 def microchip_normalize(value: str) -> str:
     """Strip spaces, dots and dashes people type between digit groups; upper-case hex."""
     return re.sub(r"[\s.\-]", "", value or "").upper()

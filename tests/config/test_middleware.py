@@ -21,6 +21,10 @@ BEFORE_BEARER = [
     "pawfile.ops.middleware.MetricsMiddleware",
     "pawfile.ops.middleware.SecurityHeadersMiddleware",
     "pawfile.ops.middleware.ProbeMiddleware",
+    # Refuses a body over its route's size limit before anything reads it: after the four
+    # above (they read no body, and so the 413 gets its request id, metrics and headers),
+    # before everything else (the sign-in rate limits and CSRF read the form).
+    "pawfile.lib.requestsize.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
 ]
 

@@ -115,3 +115,40 @@ def test_any_overridden_step_of_save_hands_over_to_save(
     sqlrows.insert(record)
     assert calls == [step]
     assert record.pk is not None and HealthRecord.objects.filter(pk=record.pk).exists()
+
+
+def _revision(pet) -> int:
+    return type(pet).objects.values_list("revision", flat=True).get(pk=pet.pk)
+
+
+def test_along_statement_commits_with_the_row(cast: Cast, pet) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pawfile.pets.services import pet_revision_bump_statement
+
+    before = _revision(pet)
+    record = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    with CaptureQueriesContext(connection) as queries:
+        sqlrows.insert(record, along=pet_revision_bump_statement(pet.pk))
+    # PostgreSQL: one statement (a data-modifying WITH), no BEGIN/COMMIT around it;
+    # elsewhere INSERT + UPDATE in one transaction (here a savepoint of the test's).
+    statements = [q["sql"].split(" ", 1)[0] for q in queries]
+    if connection.vendor == "postgresql":
+        assert statements == ["WITH"]
+    else:
+        assert [s for s in statements if s in ("INSERT", "UPDATE")] == ["INSERT", "UPDATE"]
+    assert record.pk is not None and _row(record.pk)["name"] == "Limp  "
+    assert _revision(pet) == before + 1
+
+
+def test_the_row_is_undone_when_the_along_statement_fails(cast: Cast, pet) -> None:
+    from django.db import IntegrityError
+
+    from pawfile.pets.models import Pet
+
+    spoil = (f"UPDATE {sqlrows.table(Pet)} SET {sqlrows.name(Pet, 'revision')} = NULL"  # noqa: S608
+             f" WHERE {sqlrows.name(Pet, 'id')} = %s", [pet.pk])  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sqlrows.insert(HealthRecord(pet=pet, created_by=cast.alice, **FIELDS), along=spoil)
+    assert not HealthRecord.objects.filter(pet=pet).exists()
