@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from pawfile.accounts import selectors, services
+from pawfile.accounts import invitations, selectors
 from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.apiauth import acting_user
 from pawfile.accounts.models import Household, Invitation, Membership, User
@@ -127,7 +127,7 @@ def invitation_create(
         validate_email(payload.email)
     except ValidationError as exc:  # Django's validator, turned into the service family
         raise Invalid(fields={"email": exc.messages}) from None
-    invitation = services.invitation_create(
+    invitation = invitations.invitation_create(
         household=household, actor=user, email=payload.email, role=payload.role
     )
     return Status(201, invitation)

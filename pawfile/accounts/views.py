@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pawfile.accounts import selectors, services
+from pawfile.accounts import invitations, selectors, services
 from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.choices import Role
 from pawfile.accounts.firstadmin import setup_token_valid
@@ -194,7 +194,7 @@ def invitation_create(request: HttpRequest, household_id: int) -> HttpResponse:
                 messages.error(request, str(error))
         return redirect("household_detail", household_id=household_id)
     with service_refusals(request) as outcome:
-        services.invitation_create(
+        invitations.invitation_create(
             household=household,
             actor=_acting_user(request),
             email=form.cleaned_data["email"],
@@ -209,7 +209,7 @@ def invitation_revoke(request: HttpRequest, household_id: int, invitation_id: in
     household = _household(request, household_id)
     invitation = get_object_or_404(household.invitations, pk=invitation_id)
     with service_refusals(request) as outcome:
-        services.invitation_revoke(invitation=invitation, actor=_acting_user(request))
+        invitations.invitation_revoke(invitation=invitation, actor=_acting_user(request))
     return _back(request, outcome, household_id)
 
 
@@ -273,14 +273,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Show the invitation; a signed-in user accepts it with a POST. A link that no longer
     works answers 410 with the reason (a message)."""
     with service_refusals(request) as opened:
-        invitation = services.invitation_from_token(token)
+        invitation = invitations.invitation_from_token(token)
     if not opened.ok:
         return render(request, "accounts/invitation.html", {"error": True}, status=410)
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect(f"{settings.LOGIN_URL and '/accounts/login/'}?next={request.path}")
         with service_refusals(request) as outcome:
-            membership = services.invitation_accept(token=token, user=_acting_user(request))
+            membership = invitations.invitation_accept(token=token, user=_acting_user(request))
         if not outcome.ok:
             return redirect("invitation_accept", token=token)
         messages.success(request, _("Welcome to %(name)s.") % {"name": membership.household.name})

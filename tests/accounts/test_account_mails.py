@@ -18,7 +18,7 @@ from django.core import mail
 from django.test import Client, RequestFactory
 from django.utils import translation
 
-from pawfile.accounts import services
+from pawfile.accounts import invitations
 from pawfile.accounts.choices import Role
 from pawfile.outbox.mail import NO_MAIL
 from pawfile.outbox.models import OutboxMessage
@@ -167,7 +167,7 @@ INVITED_SUBJECT = {"en": f"You are invited to a household on {SITE}",
 def test_invitation(cast: Cast, sent, lang: str) -> None:
     def invite() -> None:
         with translation.override(lang):
-            services.invitation_create(
+            invitations.invitation_create(
                 household=cast.household,
                 actor=cast.alice,
                 email="dana@example.org",

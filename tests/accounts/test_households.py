@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from pawfile.accounts import selectors, services
+from pawfile.accounts import invitations, selectors, services
 from pawfile.accounts.choices import InvitationStatus, Role
 from pawfile.accounts.models import Household, Invitation, Membership
 from pawfile.lib.errors import Conflict, Forbidden, Invalid, NotFound
@@ -40,7 +40,7 @@ def test_invitation_email_link_lets_the_invitee_join_with_the_role(
 ) -> None:
     dana = make_user("dana@example.org")
     with django_capture_on_commit_callbacks(execute=True):
-        services.invitation_create(
+        invitations.invitation_create(
             household=cast.household, actor=cast.alice, email="Dana@Example.org", role=Role.VIEWER
         )
     (message,) = mail.outbox
@@ -62,37 +62,37 @@ def test_invitation_email_link_lets_the_invitee_join_with_the_role(
 
 
 def test_invitation_for_someone_else_is_refused(cast: Cast) -> None:
-    invitation = services.invitation_create(
+    invitation = invitations.invitation_create(
         household=cast.household, actor=cast.alice, email="dana@example.org", role=Role.VIEWER
     )
-    token = services.invitation_token(invitation)
+    token = invitations.invitation_token(invitation)
     with pytest.raises(Conflict, match=r"dana@example\.org"):
-        services.invitation_accept(token=token, user=cast.charlie)
+        invitations.invitation_accept(token=token, user=cast.charlie)
     assert role_of(cast.charlie, cast.household) is None
 
 
 def test_expired_forged_and_revoked_invitations_are_refused(cast: Cast) -> None:
     dana = make_user("dana@example.org")
-    invitation = services.invitation_create(
+    invitation = invitations.invitation_create(
         household=cast.household, actor=cast.alice, email=dana.email, role=Role.CARETAKER
     )
-    token = services.invitation_token(invitation)
+    token = invitations.invitation_token(invitation)
     with pytest.raises(Invalid, match="not valid"):
-        services.invitation_accept(token=token[:-2] + "xx", user=dana)
+        invitations.invitation_accept(token=token[:-2] + "xx", user=dana)
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(1))
     with pytest.raises(Conflict, match="expired"):
-        services.invitation_accept(token=token, user=dana)
+        invitations.invitation_accept(token=token, user=dana)
     Invitation.objects.filter(pk=invitation.pk).update(
         expires_at=timezone.now() + timedelta(1), status=InvitationStatus.REVOKED
     )
     with pytest.raises(Conflict, match="withdrawn"):
-        services.invitation_accept(token=token, user=dana)
+        invitations.invitation_accept(token=token, user=dana)
     assert role_of(dana, cast.household) is None
 
 
 def test_only_the_owner_invites_and_manages(cast: Cast) -> None:
     with pytest.raises(Forbidden):
-        services.invitation_create(
+        invitations.invitation_create(
             household=cast.household, actor=cast.bob, email="x@example.org", role=Role.VIEWER
         )
     with pytest.raises(Forbidden):
@@ -117,7 +117,7 @@ def test_owner_changes_roles_removes_and_transfers(cast: Cast) -> None:
     assert role_of(cast.bob, cast.household) == Role.OWNER
     assert role_of(cast.alice, cast.household) == Role.CARETAKER
     with pytest.raises(Forbidden):
-        services.invitation_create(
+        invitations.invitation_create(
             household=cast.household, actor=cast.alice, email="y@example.org", role=Role.VIEWER
         )
 
@@ -148,7 +148,7 @@ ROLES = ["alice", "bob", "carol", "charlie", None]  # owner, caretaker, viewer, 
 
 def _urls(cast: Cast) -> dict[str, tuple[str, str, dict]]:
     h = cast.household.pk
-    inv = services.invitation_create(
+    inv = invitations.invitation_create(
         household=cast.household, actor=cast.alice, email="zed@example.org", role=Role.VIEWER
     )
     return {

@@ -18,7 +18,7 @@ from django.core import mail
 from django.utils import timezone
 from django.utils.html import escape
 
-from pawfile.accounts import services
+from pawfile.accounts import invitations, services
 from pawfile.accounts.choices import InvitationStatus, Role
 from pawfile.accounts.models import Invitation
 from tests.conftest import Cast
@@ -55,7 +55,7 @@ def test_a_household_sends_at_most_its_daily_allowance(cast: Cast, limits) -> No
 
     # Withdrawing does not give the mail back: each invitation sent one.
     for invitation in Invitation.objects.all():
-        services.invitation_revoke(invitation=invitation, actor=cast.alice)
+        invitations.invitation_revoke(invitation=invitation, actor=cast.alice)
     assert _invite(cast, "guest3@example.org").status_code == 429
 
     # The web form says the same above the page.
@@ -103,7 +103,7 @@ def test_pending_invitations_are_capped(cast: Cast, limits) -> None:
     assert _invite(cast, "b@example.org").status_code == 201
     pending = Invitation.objects.filter(status=InvitationStatus.PENDING)
     assert sorted(pending.values_list("email", flat=True)) == ["a@example.org", "b@example.org"]
-    services.invitation_revoke(invitation=pending.get(email="a@example.org"), actor=cast.alice)
+    invitations.invitation_revoke(invitation=pending.get(email="a@example.org"), actor=cast.alice)
     assert _invite(cast, "c@example.org").status_code == 201
 
 
@@ -124,7 +124,7 @@ def test_the_mail_carries_nothing_the_inviter_typed(
     cast.alice.name = "Bank of Evil https://evil.example"
     cast.alice.save()
     with django_capture_on_commit_callbacks(execute=True):
-        services.invitation_create(
+        invitations.invitation_create(
             household=cast.household, actor=cast.alice, email="dana@example.org", role=Role.VIEWER
         )
     (message,) = mail.outbox
@@ -148,7 +148,7 @@ def test_an_unverified_inviter_is_not_named(cast: Cast, django_capture_on_commit
 
     EmailAddress.objects.filter(user=cast.alice).update(verified=False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.invitation_create(
+        invitations.invitation_create(
             household=cast.household, actor=cast.alice, email="dana@example.org", role=Role.VIEWER
         )
     (message,) = mail.outbox

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
-from pawfile.accounts import services
+from pawfile.accounts import invitations
 from pawfile.accounts.choices import Role
 from pawfile.accounts.models import User
 from tests.conftest import Cast
@@ -127,7 +127,7 @@ def test_household_actions_over_htmx_return_the_fragment_with_messages(cast: Cas
 
 
 def test_pending_invitations_are_listed_with_revoke(cast: Cast) -> None:
-    invitation = services.invitation_create(
+    invitation = invitations.invitation_create(
         household=cast.household, actor=cast.alice, email="zed@example.org", role=Role.VIEWER
     )
     html = page(cast.client_for("alice"), f"/households/{cast.household.pk}/")
@@ -149,7 +149,7 @@ def test_errors_from_household_actions_are_announced(cast: Cast) -> None:
 
 def test_invitation_email_and_page(cast: Cast, django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        services.invitation_create(
+        invitations.invitation_create(
             household=cast.household,
             actor=cast.alice,
             email="dana@example.org",

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from pawfile.accounts import services
+from pawfile.accounts import invitations
 from pawfile.accounts.models import Household, User
 from pawfile.health import services as health_services
 from pawfile.health.models import Attachment, HealthRecord
@@ -77,7 +77,7 @@ def alice_data(cast: Cast, rex: Pet) -> AliceData:
         actor=alice, household=cast.household, name="Dr Vet", phone="+34 600 000 000",
         pet_ids=[rex.pk, mia.pk],
     )  # fmt: skip
-    services.invitation_create(
+    invitations.invitation_create(
         household=cast.household, actor=alice, email="dana@example.org", role="viewer"
     )
     charlie_home = Household.objects.get(memberships__user=cast.charlie)
@@ -216,7 +216,7 @@ def test_forged_altered_and_expired_links(
     other = signing.dumps({"e": item.pk, "t": "guess"}, salt=export.EXPORT_SALT)
     assert alice.get(reverse("data_export_download", kwargs={"token": other})).status_code == 404
     # Signed with another salt (e.g. an invitation token) is refused too.
-    wrong_salt = signing.dumps({"e": item.pk, "t": "x"}, salt=services.INVITATION_SALT)
+    wrong_salt = signing.dumps({"e": item.pk, "t": "x"}, salt=invitations.INVITATION_SALT)
     assert alice.get(f"/data/exports/{wrong_salt}/download/").status_code == 404
 
     monkeypatch.setattr(export, "EXPORT_LINK_MAX_AGE", -1)  # the signature is now too old
