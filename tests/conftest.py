@@ -130,3 +130,14 @@ def _stray_connections_closed(django_db_setup: None, django_db_blocker: Any) -> 
 def _clean_cache() -> None:
     """Rate-limit counters and cached pages never leak from one test to the next."""
     cache_reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a request through ``LocaleMiddleware`` (the
+    test client runs in the test's own thread) leaves its language active afterwards."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
