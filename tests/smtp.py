@@ -129,19 +129,24 @@ def links(message: EmailMessage) -> list[str]:
     return [url.rstrip(".,;)") for url in URL_RE.findall(text_body(message))]
 
 
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[MailServer]:
-    """A running SMTP server; Django sends mail to it for the length of the test."""
-    server = MailServer()
-    server.start()
+def mail_to(settings: Any, host: str, port: int) -> None:
+    """Make Django send mail over plain SMTP to ``host:port`` for the length of the test."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = server.host
-    settings.EMAIL_PORT = server.port
+    settings.EMAIL_HOST = host
+    settings.EMAIL_PORT = port
     settings.EMAIL_HOST_USER = ""
     settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = False
     settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 10
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[MailServer]:
+    """A running SMTP server; Django sends mail to it for the length of the test."""
+    server = MailServer()
+    server.start()
+    mail_to(settings, server.host, server.port)
     try:
         yield server
     finally:

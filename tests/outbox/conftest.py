@@ -11,6 +11,7 @@ from django.test import Client
 
 from tests.conftest import Cast
 from tests.outbox.mailserver import ScriptedMailServer
+from tests.smtp import mail_to
 
 
 @pytest.fixture
@@ -18,14 +19,7 @@ def smtp(settings: Any) -> Iterator[ScriptedMailServer]:
     """A running scripted SMTP server; Django sends mail to it for the length of the test."""
     server = ScriptedMailServer()
     server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = server.host
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
+    mail_to(settings, server.host, server.port)
     try:
         yield server
     finally:
