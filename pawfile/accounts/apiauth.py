@@ -2,7 +2,9 @@
 
 They live here, not in ``pawfile.lib.api``, because they know the ``User`` model and the
 token check of ``accounts.tokens``; ``lib`` imports no app. Both classes count the request
-against the user's rate-limit bucket once the user is known (``lib.api.ratelimit_user_hit``).
+against the user's rate-limit bucket once the user is known (``lib.api.ratelimit_user_hit``);
+a bearer call's user is counted earlier, with its IP, by ``lib.api.rate_limited``, which
+asks ``_token_subject`` (registered here) whom a verified token names.
 
 The caller's time zone: a session call has it from ``accounts.middleware.
 UserPreferencesMiddleware`` like any page; a bearer call skips that middleware
@@ -20,8 +22,8 @@ from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from pawfile.accounts.models import User
-from pawfile.accounts.tokens import access_token_validate
-from pawfile.lib.api import ApiError, ratelimit_user_hit
+from pawfile.accounts.tokens import access_token_decode, access_token_validate
+from pawfile.lib.api import ApiError, bearer_subject_register, ratelimit_user_hit
 from pawfile.lib.dates import zone_activate
 
 
@@ -30,6 +32,15 @@ def acting_user(request: HttpRequest) -> User:
     user = request.auth  # type: ignore[attr-defined]
     assert isinstance(user, User)
     return user
+
+
+def _token_subject(token: str) -> str | None:
+    """The user id a verified access token names (signature and claims only: no query)."""
+    payload = access_token_decode(token)
+    return None if payload is None else str(payload["sub"])
+
+
+bearer_subject_register(_token_subject)
 
 
 class BearerAuth(HttpBearer):

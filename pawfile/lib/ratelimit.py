@@ -3,9 +3,10 @@
 A rule is ``"count/seconds"``. ``ratelimit_hit`` counts one attempt against a bucket and says
 whether it is still allowed and, if not, how many seconds until the window resets.
 
-With Redis a hit is one round trip (``RedisCache.window_hit``, a Lua script: count, open the
-window, read the time left); every API call counts twice (its IP, then its user), so this
-is on the hot path. The in-process cache of the embedded mode takes the generic path below.
+With Redis a hit is one round trip (``RedisCache.windows_hit``, a Lua script: count, open the
+window, read the time left), and ``ratelimit_hits`` counts several buckets in that one round
+trip: every API call counts twice (its IP and its user), so this is on the hot path. The
+in-process cache of the embedded mode takes the generic path below.
 """
 
 from __future__ import annotations
@@ -52,13 +53,33 @@ def ratelimit_hit(scope: str, key: str, rule: Rule) -> Decision:
     The window opens at a key's first hit and lasts ``rule.seconds`` (not aligned to the
     clock), so a burst is never split across two windows and let through twice.
     """
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    count_key = f"rl:{scope}:{digest}"
+    return ratelimit_hits([(scope, key, rule)])[0]
+
+
+def ratelimit_hits(hits: list[tuple[str, str, Rule]]) -> list[Decision]:
+    """``ratelimit_hit`` for each ``(scope, key, rule)``, in order: every bucket is counted
+    (a refusal by one does not spare the others), in one round trip with Redis."""
+    count_keys = [_count_key(scope, key) for scope, key, _rule in hits]
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        used, left_ms = backend.window_hit(count_key, rule.seconds)
-        reset = math.ceil(left_ms / 1000)
-        return Decision(used <= rule.count, rule.count, max(rule.count - used, 0), max(reset, 1))
+        counted = backend.windows_hit(
+            [(key, rule.seconds) for key, (_s, _k, rule) in zip(count_keys, hits, strict=True)]
+        )
+        decisions = []
+        for (used, left_ms), (_scope, _key, rule) in zip(counted, hits, strict=True):
+            left = max(rule.count - used, 0)
+            reset = max(math.ceil(left_ms / 1000), 1)
+            decisions.append(Decision(used <= rule.count, rule.count, left, reset))
+        return decisions
+    return [_cache_hit(key, rule) for key, (_s, _k, rule) in zip(count_keys, hits, strict=True)]
+
+
+def _count_key(scope: str, key: str) -> str:
+    return f"rl:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+def _cache_hit(count_key: str, rule: Rule) -> Decision:
+    """One hit through the cache API (any backend but ``RedisCache``)."""
     now = int(time.time())
     start_key = count_key + ":t"
     try:

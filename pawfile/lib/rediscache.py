@@ -6,8 +6,8 @@ Redis (about 0.1 ms of CPU each, four or more times per API request). A client i
 handle on a connection pool and is safe to share between threads, so this backend builds one
 per pool and keeps it.
 
-``window_hit`` counts a hit in a fixed window with one Lua script: ``INCR``, an ``EXPIRE``
-when the counter is new, and the time left, atomically, in one round trip instead of the
+``windows_hit`` counts a hit in one or more fixed windows with one Lua script: ``INCR``, an
+``EXPIRE`` when the counter is new, and the time left, atomically, in one round trip instead of the
 three or four separate commands the cache API would take (``incr`` alone is ``EXISTS`` plus
 ``INCRBY`` in Django). The counter is a plain Redis integer under the cache's own key, so
 ``cache.get`` reads it as usual.
@@ -23,16 +23,22 @@ from typing import Any, cast
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
-# KEYS[1]: the counter; ARGV[1]: the window in milliseconds. Returns {count, ms left}.
-# A counter left without an expiry (written by something else) gets one, never lives forever.
+# KEYS[i]: a counter; ARGV[i]: its window in milliseconds. Returns {count 1, ms left 1,
+# count 2, ms left 2, ...}. A counter left without an expiry (written by something else) gets
+# one, never lives forever.
 WINDOW_HIT = """
-local used = redis.call('INCR', KEYS[1])
-local left = redis.call('PTTL', KEYS[1])
-if used == 1 or left < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  left = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local used = redis.call('INCR', key)
+  local left = redis.call('PTTL', key)
+  if used == 1 or left < 0 then
+    redis.call('PEXPIRE', key, ARGV[i])
+    left = tonumber(ARGV[i])
+  end
+  out[#out + 1] = used
+  out[#out + 1] = left
 end
-return {used, left}
+return out
 """
 
 
@@ -54,25 +60,32 @@ class _SharedClient(RedisCacheClient):
             self._clients[index] = client
         return client
 
-    def window_hit(self, key: str, milliseconds: int) -> tuple[int, int]:
-        client = self.get_client(key, write=True)
+    def windows_hit(self, keys: list[str], milliseconds: list[int]) -> list[tuple[int, int]]:
+        client = self.get_client(keys[0], write=True)
         if self._window_hit is None:
             self._window_hit = client.register_script(WINDOW_HIT)
-        used, left = self._window_hit(keys=[key], args=[milliseconds], client=client)
-        return int(used), int(left)
+        out = self._window_hit(keys=keys, args=milliseconds, client=client)
+        return [(int(out[i]), int(out[i + 1])) for i in range(0, len(out), 2)]
 
 
 class RedisCache(DjangoRedisCache):
-    """``django.core.cache.backends.redis.RedisCache`` with shared clients and ``window_hit``."""
+    """``django.core.cache.backends.redis.RedisCache`` with shared clients and ``windows_hit``."""
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = _SharedClient
 
-    def window_hit(self, key: str, seconds: int, version: int | None = None) -> tuple[int, int]:
-        """Count one hit on the counter ``key``; a new counter opens a window of ``seconds``.
+    def windows_hit(self, windows: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        """Count one hit on each counter of ``windows`` (``(key, seconds)``); a new counter
+        opens a window of its ``seconds``.
 
-        Returns ``(hits in the window, this one included; milliseconds until it ends)``.
-        One round trip, atomic: hits racing from several processes are all counted."""
-        full_key = self.make_and_validate_key(key, version=version)
-        return cast(_SharedClient, self._cache).window_hit(full_key, seconds * 1000)
+        Returns, per counter in order, ``(hits in the window, this one included;
+        milliseconds until it ends)``. One round trip for all of them, each counted
+        atomically: hits racing from several processes are all counted."""
+        keys = [self.make_and_validate_key(key) for key, _seconds in windows]
+        spans = [seconds * 1000 for _key, seconds in windows]
+        return cast(_SharedClient, self._cache).windows_hit(keys, spans)
+
+    def window_hit(self, key: str, seconds: int) -> tuple[int, int]:
+        """``windows_hit`` for one counter."""
+        return self.windows_hit([(key, seconds)])[0]

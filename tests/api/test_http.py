@@ -77,6 +77,40 @@ def test_user_limit_gives_429_with_retry_after(world: World, api_client, setting
     assert api_client("bob").get("/me").status_code == 200
 
 
+def test_user_over_the_limit_is_refused_before_the_operation_runs(
+    world: World, api_client, settings
+) -> None:
+    settings.PAWFILE_API_RATELIMIT_USER = "1/60"
+    client = api_client("alice")
+    assert (
+        client.post(
+            f"/pets/{world.rex.pk}/notes", {"title": "first", "body_html": "<p>first</p>"}
+        ).status_code
+        == 201
+    )
+
+    blocked = client.post(
+        f"/pets/{world.rex.pk}/notes", {"title": "second", "body_html": "<p>second</p>"}
+    )
+
+    assert blocked.status_code == 429
+    assert blocked["RateLimit-Remaining"] == "0"
+    assert not world.rex.notes.filter(title="second").exists()  # the operation never ran
+
+
+def test_a_forged_token_does_not_spend_its_users_bucket(world: World, api_client, settings) -> None:
+    """A bearer call's user is counted before the user is loaded, from the token's ``sub``:
+    only once the token's signature verifies, or anyone could exhaust another's bucket."""
+    settings.PAWFILE_API_RATELIMIT_USER = "3/60"
+    real = api_client("alice")
+    header, payload, _signature = real.headers["Authorization"].removeprefix("Bearer ").split(".")
+    forged = Client(headers={"Authorization": f"Bearer {header}.{payload}.AAAA"})
+
+    assert [forged.get("/api/v1/me").status_code for _ in range(5)] == [401] * 5
+
+    assert real.get("/me")["RateLimit-Remaining"] == "2"
+
+
 def test_ip_limit_applies_before_authentication(world: World, settings) -> None:
     settings.PAWFILE_API_RATELIMIT_IP = "2/60"
     client = Client()

@@ -76,6 +76,42 @@ def test_window_hit_counts_in_one_window(backend: RedisCache, commands: list[str
     assert backend.get(key) == 3  # a plain counter the cache reads as usual
 
 
+def test_several_windows_are_counted_in_one_round_trip(
+    backend: RedisCache, commands: list[str]
+) -> None:
+    short, long = f"rl:test:{uuid.uuid4().hex}", f"rl:test:{uuid.uuid4().hex}"
+    backend.window_hit(short, 60)
+
+    (short_used, short_left), (long_used, long_left) = backend.windows_hit(
+        [(short, 60), (long, 3600)]
+    )
+
+    assert (short_used, long_used) == (2, 1)
+    assert 0 < short_left <= 60_000 < long_left <= 3_600_000
+    assert commands == ["EVALSHA"] * 2
+
+
+@pytest.mark.django_db
+def test_a_bearer_call_counts_its_ip_and_user_in_one_round_trip(commands: list[str]) -> None:
+    """An API call with a bearer token: the IP's and the user's buckets in one script call
+    (the session check and the operation send nothing else to Redis here)."""
+    from django.test import Client
+
+    from tests.api.conftest import access_token
+    from tests.conftest import make_user
+
+    user = make_user("rl@example.org")
+    client = Client(headers={"Authorization": f"Bearer {access_token(user.email)}"})
+    client.get("/api/v1/me")  # the first call of a session checks it the long way
+    commands.clear()
+
+    response = client.get("/api/v1/me")
+
+    assert response.status_code == 200
+    assert commands.count("EVALSHA") == 1
+    assert response["RateLimit-Remaining"].isdigit()
+
+
 def test_a_new_window_opens_when_the_last_one_ends(backend: RedisCache) -> None:
     key = f"rl:test:{uuid.uuid4().hex}"
     assert backend.window_hit(key, 1)[0] == 1
