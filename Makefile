@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SETTINGS := DJANGO_SETTINGS_MODULE=pawfile.config.settings
 
-.PHONY: run test install install-dev browser lint typecheck migrations-check pytest pytest-services bench clean
+.PHONY: run test install install-dev browser lint typecheck migrations-check pytest pytest-services bench screenshots clean
 
 run: $(VENV)/.installed-run  ## install, migrate and serve Pawfile on SQLite
 	$(BIN)/pawfile serve
@@ -56,6 +56,9 @@ pytest-services: $(VENV)/.installed-dev  ## the same suite on PostgreSQL + Redis
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/web.py
+
+screenshots: $(VENV)/.installed-dev browser  ## every page as PNGs in ./screenshots (demo data; not part of make test)
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m tests.screens.shoot --out screenshots
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache

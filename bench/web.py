@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/web.py [--duration 10] [--threads 2] [--connections 16]
                                    [--endpoint /health --endpoint /] [--server-threads 8]
+                                   [--pet-page]
 
 Steps: migrate a fresh data directory in a temporary folder; start ``pawfile web`` (granian
 directly when the command is not available) on a free 127.0.0.1 port; fetch each endpoint
@@ -13,6 +14,10 @@ Everything listens on 127.0.0.1 only. Every step has a time limit, and the serve
 process groups) and the temporary folder are removed on exit, including on Ctrl-C.
 ``DATABASE_URL`` and ``REDIS_URL`` are dropped from the environment so a benchmark never
 migrates or loads a real database; the embedded mode (SQLite, in-memory cache) is measured.
+
+``--pet-page`` adds the signed-in pet page: a household with a well-filled pet and a session
+of its owner are made first (``bench/petpage.py --seed``), and its row is loaded with the
+owner's session cookie (``bench/petpage.py`` measures it in both modes, per server core).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ STOP_TIMEOUT = 10.0
 
 # Added by the HTTP server, not the application: replaying them would duplicate them.
 SERVER_HEADERS = {"date", "server", "connection", "keep-alive", "transfer-encoding"}
+# Request headers of a path (the pet page's session cookie), set by ``--pet-page``.
+REQUEST_HEADERS: dict[str, dict[str, str]] = {}
 
 WRK_MISSING = """wrk is not installed. Install it with:
     sudo apt-get install -y wrk        (Debian, Ubuntu)
@@ -175,7 +182,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def fetch(port: int, path: str, timeout: float = 10.0) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    conn.request("GET", path, headers={"Host": f"{HOST}:{port}"})
+    conn.request("GET", path, headers={"Host": f"{HOST}:{port}", **REQUEST_HEADERS.get(path, {})})
     response = conn.getresponse()
     response.read()
     conn.close()
@@ -185,7 +192,7 @@ def fetch(port: int, path: str, timeout: float = 10.0) -> http.client.HTTPRespon
 def record(port: int, path: str) -> dict[str, object]:
     """One response from the real server, in the shape ``bench/bare.py`` replays."""
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
-    conn.request("GET", path, headers={"Host": f"{HOST}:{port}"})
+    conn.request("GET", path, headers={"Host": f"{HOST}:{port}", **REQUEST_HEADERS.get(path, {})})
     response = conn.getresponse()
     body = response.read()
     conn.close()
@@ -242,6 +249,7 @@ def run_wrk(args: argparse.Namespace, port: int, path: str, duration: float) -> 
         "--timeout",
         "5s",
         "--latency",
+        *[f"-H{name}: {value}" for name, value in REQUEST_HEADERS.get(path, {}).items()],
         f"http://{HOST}:{port}{path}",
     ]
     done = subprocess.run(
@@ -300,6 +308,27 @@ def migrate(env: dict[str, str], cwd: Path) -> None:
         raise BenchError(f"migrations failed:\n{done.stderr[-3000:]}")
 
 
+def pet_page_seed(env: dict[str, str], cwd: Path) -> str:
+    """Make the pet page's data (``bench/petpage.py --seed``); its path, with the owner's
+    session cookie in ``REQUEST_HEADERS``."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "petpage.py"), "--seed"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"making the pet page's data failed:\n{done.stderr[-3000:]}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    path = f"/pets/{data['pet_id']}/"
+    cookie = f"{data['session_cookie']}={data['session_key']}"
+    REQUEST_HEADERS[path] = {"Cookie": cookie, "Accept-Language": "en"}
+    return path
+
+
 def run(args: argparse.Namespace) -> list[Result]:
     work = Path(tempfile.mkdtemp(prefix="pawfile-bench-"))
     try:
@@ -308,6 +337,8 @@ def run(args: argparse.Namespace) -> list[Result]:
         env = bench_env(data_dir)
         print("Migrating a fresh data directory...", flush=True)
         migrate(env, work)
+        if args.pet_page:
+            args.endpoint = [*args.endpoint, pet_page_seed(env, work)]
         use_cli = not args.granian and pawfile_web_available(env)
         results: list[Result] = []
 
@@ -360,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--granian", action="store_true", help="start granian directly, not `pawfile web`"
+    )
+    parser.add_argument(
+        "--pet-page", action="store_true", help="also the signed-in pet page (its own data)"
     )
     args = parser.parse_args(argv)
     args.endpoint = args.endpoint or ["/health", "/"]

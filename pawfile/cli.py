@@ -6,6 +6,9 @@ pawfile worker           scale-out task worker (``--scheduler`` on exactly one)
 pawfile migrate          apply database migrations
 pawfile createadmin      create an administrator account
 pawfile check            Django system checks (``--deploy`` with production settings)
+pawfile backup           write a backup archive (``--verify ARCHIVE`` checks one)
+pawfile restore          restore a backup archive into an empty site
+pawfile rotate-keys      re-encrypt stored secrets with the first of PAWFILE_FIELD_KEYS
 pawfile version          print the version
 """
 
@@ -248,6 +251,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     threads = args.threads or settings.PAWFILE_WEB_THREADS
     if _stop_requested:
         return 0
+    _workers_warn()
     with _shared_metrics(workers):
         _granian(bind, workers=workers, threads=threads).serve(target_loader=_wsgi_app)
     return 0
@@ -331,14 +335,59 @@ def cmd_createadmin(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Run every system check and print every problem found (with ``--deploy``, also
+    Django's and Pawfile's production checks, ``pawfile/ops/checks.py``). Exit 1 when one is
+    an error; warnings are printed and leave the exit code 0."""
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
 
     try:
-        call_command("check", deploy=args.deploy, fail_level="WARNING")
+        call_command("check", deploy=args.deploy, fail_level="ERROR")
     except SystemCheckError as exc:
         print(exc, file=sys.stderr)
         return 1
+    return 0
+
+
+def _workers_warn() -> None:
+    """Print the deployment warning about several web workers without Redis, if it applies
+    (``pawfile.W003``); the server starts anyway."""
+    from django.core.checks import run_checks
+
+    from pawfile.ops.checks import TAG_WORKERS
+
+    for issue in run_checks(tags=[TAG_WORKERS], include_deployment_checks=True):
+        print(f"Warning: {issue.msg} {issue.hint or ''}".rstrip(), file=sys.stderr, flush=True)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pawfile.ops.backup.commands import backup_command
+
+    return backup_command(args)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pawfile.ops.backup.commands import restore_command
+
+    return restore_command(args)
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored secret with the first key of ``PAWFILE_FIELD_KEYS``."""
+    from pawfile.lib.crypto import FieldDecryptError, fields_rotate
+
+    try:
+        done = fields_rotate()
+    except FieldDecryptError as exc:
+        print(f"pawfile: {exc}", file=sys.stderr)
+        return 1
+    total = sum(done.values())
+    for label, count in done.items():
+        print(f"  {label}: {count}")
+    print(
+        f"Re-encrypted {total} values in {len(done)} fields with the first key. "
+        "Keys after the first can now be removed from PAWFILE_FIELD_KEYS."
+    )
     return 0
 
 
@@ -387,7 +436,8 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument(
         "--threads",
         type=_positive,
-        help="request threads per worker (default PAWFILE_WEB_THREADS or 8)",
+        help="request threads per worker (default PAWFILE_WEB_THREADS, else twice the CPUs "
+        "plus one, at most 8)",
     )
 
     worker = add("worker", cmd_worker, "Run a task worker for scale-out.")
@@ -417,6 +467,33 @@ def parser() -> argparse.ArgumentParser:
         help="check with PAWFILE_ENV=production (needs PAWFILE_SECRET_KEY and PAWFILE_BASE_URL)",
     )
 
+    backup = add(
+        "backup",
+        cmd_backup,
+        "Write a backup archive of the database and stored files (safe while serving).",
+    )
+    backup.add_argument("--to", help="folder for the archive (default PAWFILE_BACKUP_DIR)")
+    backup.add_argument(
+        "--encrypt-to",
+        metavar="AGE_RECIPIENT",
+        help="age recipient (age1...) to encrypt to (default PAWFILE_BACKUP_ENCRYPT_TO)",
+    )
+    backup.add_argument("--verify", metavar="ARCHIVE", help="check an archive; restore nothing")
+    backup.add_argument("--identity", metavar="KEYFILE", help="age key file for --verify")
+    restore = add(
+        "restore", cmd_restore, "Restore a backup archive into an empty site (Pawfile stopped)."
+    )
+    restore.add_argument("archive", metavar="ARCHIVE")
+    restore.add_argument("--identity", metavar="KEYFILE", help="age key file (encrypted archive)")
+    restore.add_argument(
+        "--force", action="store_true", help="replace the database and files the site holds"
+    )
+    add(
+        "rotate-keys",
+        cmd_rotate_keys,
+        "Re-encrypt stored secrets with the first key of PAWFILE_FIELD_KEYS.",
+    )
+
     add("version", cmd_version, "Print the version.")
     return main
 
@@ -429,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["PAWFILE_ENV"] = "production"
     if getattr(args, "bind", None):
         os.environ["PAWFILE_BIND"] = "{}:{}".format(*args.bind)
+    if args.command == "web" and args.workers:
+        os.environ["PAWFILE_WEB_WORKERS"] = str(args.workers)  # the settings (and checks) see it
     from django.core.exceptions import ImproperlyConfigured
 
     running = args.command in {"serve", "web", "worker"}

@@ -14,6 +14,7 @@ from pawfile.accounts import services
 from pawfile.accounts.models import User
 from pawfile.lib.clientip import client_ip
 from pawfile.lib.sitename import site_current
+from pawfile.lib.text import plain_line
 
 # allauth's mail to an address that has no account (``ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS``).
 UNKNOWN_ACCOUNT = "account/email/unknown_account"
@@ -25,6 +26,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(
         self, request: HttpRequest, user: AbstractBaseUser, form: Any, commit: bool = True
     ) -> AbstractBaseUser:
+        """Save the new account with the name given at sign-up (optional), then make its
+        household, named after that name in the request's language."""
+        name = (getattr(form, "cleaned_data", None) or {}).get("name")
+        if isinstance(user, User) and isinstance(name, str) and name.strip():
+            user.name = plain_line(name.strip(), field="name")[:150]
         user = super().save_user(request, user, form, commit=commit)
         if commit and isinstance(user, User):
             services.household_ensure_for_user(user=user)

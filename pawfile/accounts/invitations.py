@@ -189,9 +189,17 @@ def invitation_email_enqueue(*, invitation: Invitation, language: str) -> Outbox
 def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
     """Withdraw a pending invitation (owner only); one already used or withdrawn stays."""
     household_manage_access(household=invitation.household, actor=actor)
-    if invitation.status == InvitationStatus.PENDING:
-        invitation.status = InvitationStatus.REVOKED
-        invitation.save(update_fields=["status"])
+    invitation_withdraw(invitation=invitation)
+
+
+def invitation_withdraw(*, invitation: Invitation) -> bool:
+    """Withdraw ``invitation`` if it is still pending (its link then says so); returns
+    whether it was. No permission check: the owner's revoke and the instance admin call it."""
+    if invitation.status != InvitationStatus.PENDING:
+        return False
+    invitation.status = InvitationStatus.REVOKED
+    invitation.save(update_fields=["status"])
+    return True
 
 
 def invitation_accept(*, token: str, user: User) -> Membership:

@@ -7,6 +7,7 @@ through a ``Membership`` that carries a role; pets and everything else hang on t
 from __future__ import annotations
 
 import zoneinfo
+from functools import cache
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -20,9 +21,28 @@ from django.utils.translation import gettext_lazy as _
 from pawfile.accounts.choices import InvitationStatus, Locale, Role, Theme
 
 
+@cache
+def zone_names() -> frozenset[str]:
+    """Every IANA zone name this system knows. Read once per process: finding them walks
+    the zone database on disk (tens of milliseconds), and it does not change while the
+    process runs."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+@cache
+def _zone_names_folded() -> dict[str, str]:
+    return {name.casefold(): name for name in zone_names()}
+
+
+def zone_name_canonical(value: str) -> str | None:
+    """The zone name ``value`` names, with its own capitals (``europe/madrid`` →
+    ``Europe/Madrid``), or ``None`` when it names none."""
+    return _zone_names_folded().get(value.casefold())
+
+
 def validate_timezone(value: str) -> None:
     """Refuse anything that is not an IANA time zone name such as ``Europe/Madrid``."""
-    if value not in zoneinfo.available_timezones():
+    if value not in zone_names():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
@@ -89,7 +109,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name or self.email
 
     def get_short_name(self) -> str:
-        return (self.name.split() or [self.email])[0]
+        """What a greeting calls the person: the first word of their name, else the part of
+        their email before the @ (as their household is named)."""
+        return (self.name.split() or [self.email.split("@", 1)[0]])[0]
 
 
 class Household(models.Model):

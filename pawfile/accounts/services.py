@@ -160,6 +160,13 @@ def household_rename(*, household: Household, actor: User, name: str) -> Househo
     """Rename ``household`` (owner only); ``Invalid`` for an empty name or one that is not
     one line of plain text."""
     household_manage_access(household=household, actor=actor)
+    return household_name_set(household=household, name=name)
+
+
+def household_name_set(*, household: Household, name: str) -> Household:
+    """Give ``household`` the name ``name`` (``Invalid`` for an empty one or one that is not
+    one line of plain text). No permission check: the owner's rename and the instance
+    admin call it."""
     name = plain_line(name, field="name").strip()
     if not name:
         raise Invalid(_("A household needs a name."), field="name")
@@ -225,10 +232,32 @@ def household_transfer_ownership(*, household: Household, actor: User, new_owner
     target = _target_membership(household=household, member=new_owner)
     if target.user_id == actor.pk:
         raise Conflict(_("You already own this household."))
+    household_owner_set(membership=target)
+
+
+def household_owner_set(*, membership: Membership) -> Membership:
+    """Make ``membership``'s member the owner of its household; whoever owned it becomes a
+    caretaker. No permission check: the owner's transfer and the instance admin (an owner
+    who lost their account) call it. Returns the membership, now the owner's."""
     with transaction.atomic():
         # Demote first: the one-owner constraint holds at every statement.
-        household.memberships.filter(user=actor).update(role=Role.CARETAKER)
-        Membership.objects.filter(pk=target.pk).update(role=Role.OWNER)
+        Membership.objects.filter(household_id=membership.household_id, role=Role.OWNER).exclude(
+            pk=membership.pk
+        ).update(role=Role.CARETAKER)
+        Membership.objects.filter(pk=membership.pk).update(role=Role.OWNER)
+    membership.role = Role.OWNER
+    return membership
+
+
+def user_active_set(*, user: User, active: bool) -> User:
+    """Let ``user`` sign in again (``active``) or not; turning an account off also ends its
+    sessions and API tokens at once (``user_sessions_end``). For the instance admin."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        user.is_active = active
+        if not active:
+            user_sessions_end(user=user)
+    return user
 
 
 # --- Grants --------------------------------------------------------------------------------

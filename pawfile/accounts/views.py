@@ -16,7 +16,8 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -157,11 +158,17 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "members": selectors.member_list(user=user, household=household),
         "invitations": selectors.invitation_list(user=user, household=household),
         "is_owner": access is not None and access.allows(Action.MANAGE),
-        "invite_form": InvitationForm(),
+        # The role of the last invitation stays chosen for the next one (``?role=``).
+        "invite_form": InvitationForm(initial=_invite_initial(request)),
         "role_choices": [(Role.CARETAKER, Role.CARETAKER.label), (Role.VIEWER, Role.VIEWER.label)],
     }
     template = "accounts/_members.html" if is_htmx(request) else "accounts/household.html"
     return render(request, template, context)
+
+
+def _invite_initial(request: HttpRequest) -> dict[str, str]:
+    role = request.GET.get("role", "")
+    return {"role": role} if role in (Role.CARETAKER, Role.VIEWER) else {}
 
 
 def _back(request: HttpRequest, outcome: Outcome, household_id: int) -> HttpResponse:
@@ -194,13 +201,20 @@ def invitation_create(request: HttpRequest, household_id: int) -> HttpResponse:
                 messages.error(request, str(error))
         return redirect("household_detail", household_id=household_id)
     with service_refusals(request) as outcome:
-        invitations.invitation_create(
+        invitation = invitations.invitation_create(
             household=household,
             actor=_acting_user(request),
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
         )
-    return _back(request, outcome, household_id)
+    if outcome.ok:
+        messages.success(
+            request,
+            _("Invitation sent to %(email)s as %(role)s.")
+            % {"email": invitation.email, "role": invitation.get_role_display().lower()},
+        )
+    target = reverse("household_detail", kwargs={"household_id": household_id})
+    return redirect(f"{target}?{urlencode({'role': form.cleaned_data['role']})}#invite")
 
 
 @login_required

@@ -12,7 +12,10 @@ from pawfile.lib.api import install_error_handlers, rate_limited, ratelimit_sett
 from pawfile.lib.etag import conditional_get
 from pawfile.lib.openapi import OpenApiOnce
 from pawfile.lib.renderer import JSONRenderer
+from pawfile.notifications.api import router as notifications_router
 from pawfile.pets.api import router as pets_router
+from pawfile.qr.api import router as qr_router
+from pawfile.reminders.api import router as reminders_router
 
 # The OpenAPI document is built once per process (``lib/openapi``).
 api = OpenApiOnce(
@@ -43,4 +46,7 @@ api.add_decorator(rate_limited, mode="view")
 api.add_router("/", accounts_router)
 api.add_router("/", pets_router)
 api.add_router("/", health_router)
+api.add_router("/", notifications_router)
 api.add_router("/", documents_router)
+api.add_router("/", qr_router)
+api.add_router("/", reminders_router)

@@ -7,6 +7,7 @@ serves both modes: without ``DATABASE_URL``/``REDIS_URL`` it runs embedded on SQ
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -74,8 +75,8 @@ def _secret_key() -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def _key_file_create(path: Path) -> None:
-    """Write a new random key to ``path`` (mode 600) unless a key is already there.
+def _key_file_create(path: Path, content: str | None = None) -> None:
+    """Write a new random key (or ``content``) to ``path`` (mode 600) unless a key is there.
 
     The key is written in full under another name and then linked into place, which fails if
     ``path`` exists: a process never reads a half-written key, and of several starting at
@@ -85,7 +86,7 @@ def _key_file_create(path: Path) -> None:
     draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(50))
+        handle.write(secrets.token_urlsafe(50) if content is None else content)
     try:
         os.link(draft, path)
     except FileExistsError:
@@ -96,6 +97,47 @@ def _key_file_create(path: Path) -> None:
 
 SECRET_KEY = _secret_key()
 
+
+def _field_keys() -> list[str]:
+    """The keys that encrypt stored secrets field by field (``pawfile.lib.crypto``).
+
+    ``PAWFILE_FIELD_KEYS`` (or ``_FILE``): comma-separated Fernet keys; the first encrypts,
+    all decrypt (rotation: put a new key first, run ``pawfile rotate-keys``, then drop the
+    old one). Production refuses to start without them. Elsewhere one key is generated once
+    into ``PAWFILE_DATA_DIR/field_keys`` (mode 600), as the secret key is.
+    """
+    from cryptography.fernet import Fernet
+
+    raw = env.secret("PAWFILE_FIELD_KEYS")
+    source = "PAWFILE_FIELD_KEYS"
+    if not raw:
+        if PRODUCTION:
+            raise ImproperlyConfigured(
+                "PAWFILE_FIELD_KEYS (or PAWFILE_FIELD_KEYS_FILE) is required in production; "
+                "make a key with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            )
+        path = DATA_DIR / "field_keys"
+        if not path.is_file():
+            if PAWFILE_ENV == "test":
+                return ["dGVzdC1maWVsZC1rZXktLXRlc3QtZmllbGQta2V5LS0="]
+            _key_file_create(path, Fernet.generate_key().decode())
+        raw, source = path.read_text(encoding="utf-8"), str(path)
+    keys = [key.strip() for key in raw.replace("\n", ",").split(",") if key.strip()]
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{source}: key {number} is not a Fernet key (32 bytes in url-safe base64)"
+            ) from None
+    if not keys:
+        raise ImproperlyConfigured(f"{source} holds no key")
+    return keys
+
+
+PAWFILE_FIELD_KEYS = _field_keys()
+
 ALLOWED_HOSTS = env.list("PAWFILE_ALLOWED_HOSTS") or [
     PAWFILE_BASE_URL.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
 ]
@@ -104,6 +146,15 @@ if not PRODUCTION:
 CSRF_TRUSTED_ORIGINS = [PAWFILE_BASE_URL.split("/", 3)[0] + "//" + PAWFILE_BASE_URL.split("/")[2]]
 
 PAWFILE_TRUSTED_PROXIES = env.list("PAWFILE_TRUSTED_PROXIES")
+# Whether a reverse proxy stands in front (an https base URL while bound to a loopback
+# address means one does, unless said otherwise); `pawfile check --deploy` then asks for
+# PAWFILE_TRUSTED_PROXIES (pawfile/ops/checks.py).
+PAWFILE_BEHIND_PROXY = env.bool(
+    "PAWFILE_BEHIND_PROXY",
+    HTTPS
+    and env.str("PAWFILE_BIND", "127.0.0.1:8000").rsplit(":", 1)[0].strip("[]")
+    in {"127.0.0.1", "localhost", "::1"},
+)
 PAWFILE_ADMIN_PATH = env.str("PAWFILE_ADMIN_PATH", "admin").strip("/") + "/"
 PAWFILE_ADMIN_ALLOWED_IPS = env.list("PAWFILE_ADMIN_ALLOWED_IPS")
 PAWFILE_DUE_SOON_DAYS = env.int("PAWFILE_DUE_SOON_DAYS", 30, minimum=0)
@@ -138,6 +189,9 @@ INSTALLED_APPS = [
     "pawfile.accounts",
     "pawfile.pets",
     "pawfile.health",
+    "pawfile.notifications",
+    "pawfile.reminders",
+    "pawfile.qr",
     "pawfile.documents",
     "pawfile.privacy",
     "pawfile.ops",
@@ -273,7 +327,10 @@ else:
 PAWFILE_WORKER_THREADS = env.int("PAWFILE_WORKER_THREADS", 2, minimum=1)
 # `pawfile web` defaults (its --workers and --threads win)
 PAWFILE_WEB_WORKERS = env.int("PAWFILE_WEB_WORKERS", 1, minimum=1)
-PAWFILE_WEB_THREADS = env.int("PAWFILE_WEB_THREADS", 8, minimum=1)
+# Threads: by default twice the CPUs plus one, at most 8 (more makes granian warn at start).
+PAWFILE_WEB_THREADS = env.int(
+    "PAWFILE_WEB_THREADS", min(8, 2 * (os.cpu_count() or 1) + 1), minimum=1
+)
 # Outbox (side effects such as mail): seconds a worker owns a message it is delivering (keep
 # it well above the slowest send), attempts before a message is failed, and the first wait
 # before a retry in seconds (doubled each time, at most an hour, with jitter); sent and failed
@@ -282,6 +339,19 @@ PAWFILE_OUTBOX_LEASE = env.int("PAWFILE_OUTBOX_LEASE", 300, minimum=1)
 PAWFILE_OUTBOX_MAX_ATTEMPTS = env.int("PAWFILE_OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
 PAWFILE_OUTBOX_BACKOFF = env.int("PAWFILE_OUTBOX_BACKOFF", 30, minimum=1)
 PAWFILE_OUTBOX_KEEP_DAYS = env.int("PAWFILE_OUTBOX_KEEP_DAYS", 30, minimum=1)
+# QR codes: the domains a generic code may lead to (empty: any http/https address), the
+# addresses or networks allowed to manage codes (empty: any), and how often each web process
+# writes the scans it buffered (milliseconds).
+PAWFILE_QR_ALLOWED_DOMAINS = env.list("PAWFILE_QR_ALLOWED_DOMAINS")
+PAWFILE_QR_ADMIN_ALLOWED_IPS = env.list("PAWFILE_QR_ADMIN_ALLOWED_IPS")
+for _network in PAWFILE_QR_ADMIN_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PAWFILE_QR_ADMIN_ALLOWED_IPS: {_network!r} is not an address or network"
+        ) from None
+PAWFILE_QR_FLUSH_INTERVAL_MS = env.int("PAWFILE_QR_FLUSH_INTERVAL_MS", 1000, minimum=50)
 
 # With Redis, sessions are read from the shared cache and written through to the database:
 # every request and every JWT check (stateful validation reads the session) skips a query.
@@ -318,6 +388,8 @@ SOCIALACCOUNT_ADAPTER = "pawfile.accounts.adapters.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+# The sign-up form asks for the person's name too (optional).
+ACCOUNT_FORMS = {"signup": "pawfile.accounts.forms.SignupForm"}
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("PAWFILE_EMAIL_VERIFICATION", "mandatory")
 if ACCOUNT_EMAIL_VERIFICATION not in {"mandatory", "optional", "none"}:
@@ -403,6 +475,34 @@ PAWFILE_RATELIMITS = {
 PAWFILE_API_RATELIMIT_USER = env.str("PAWFILE_API_RATELIMIT_USER", "600/60")
 PAWFILE_API_RATELIMIT_IP = env.str("PAWFILE_API_RATELIMIT_IP", "1200/60")
 
+# --- Notifications (pawfile/notifications) ---------------------------------------------------
+# One switch per channel; a channel that is off is not offered and sends nothing.
+NOTIFY_INAPP_ENABLED = env.bool("NOTIFY_INAPP_ENABLED", True)
+NOTIFY_EMAIL_ENABLED = env.bool("NOTIFY_EMAIL_ENABLED", True)
+# The local hour (in each person's zone) at which the daily digest is sent.
+NOTIFY_DIGEST_HOUR = env.int("NOTIFY_DIGEST_HOUR", 8, minimum=0)
+if NOTIFY_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured("NOTIFY_DIGEST_HOUR must be 0 to 23")
+# The live inbox poll reads each person's inbox revision from the cache when it is shared
+# by every process (Redis); with the in-process cache it reads the database.
+NOTIFY_REVISION_CACHE = bool(REDIS_URL)
+
+# --- Reminders (pawfile/reminders) ----------------------------------------------------------
+# How late a reminder may still be sent after its time (the server was down): "6h", "90m",
+# "2d" or seconds. Older occurrences are recorded as missed instead.
+_grace = env.str("PAWFILE_REMINDER_GRACE", "6h").strip().lower()
+_grace_units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+try:
+    PAWFILE_REMINDER_GRACE = (
+        int(_grace[:-1]) * _grace_units[_grace[-1]] if _grace[-1:] in _grace_units else int(_grace)
+    )
+except ValueError:
+    raise ImproperlyConfigured(
+        "PAWFILE_REMINDER_GRACE must be a duration such as 6h, 90m, 2d or seconds"
+    ) from None
+if PAWFILE_REMINDER_GRACE < 60:
+    raise ImproperlyConfigured("PAWFILE_REMINDER_GRACE must be at least one minute")
+
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env.secret("EMAIL_URL")
 DEFAULT_FROM_EMAIL = env.str("PAWFILE_FROM_EMAIL", "Pawfile <pawfile@localhost>")
@@ -424,6 +524,8 @@ USE_TZ = True
 LANGUAGE_COOKIE_NAME = "pawfile_language"
 LANGUAGE_COOKIE_SECURE = HTTPS
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Each language's date formats, chosen once (pawfile/formats: "2 Dec 2026", "2 dic 2026").
+FORMAT_MODULE_PATH = ["pawfile.formats"]
 
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -440,6 +542,31 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Backups (pawfile.ops.backup) -----------------------------------------------------------
+# Where `pawfile backup` and the scheduled backups write their archives, when the scheduler
+# makes one ("hourly", "daily", "off", or a crontab line "minute hour day month weekday", UTC),
+# the age recipient they are encrypted to (empty: not encrypted), how many to keep (the newest
+# of each of the last N hours, days and ISO weeks), and after how many seconds without a good
+# backup /health warns (0: never; default three intervals for hourly, 26 hours otherwise).
+PAWFILE_BACKUP_DIR = Path(env.str("PAWFILE_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+PAWFILE_BACKUP_SCHEDULE = env.str("PAWFILE_BACKUP_SCHEDULE", "hourly").strip().lower()
+if PAWFILE_BACKUP_SCHEDULE not in {"hourly", "daily", "off"} and (
+    len(PAWFILE_BACKUP_SCHEDULE.split()) != 5
+):
+    raise ImproperlyConfigured(
+        "PAWFILE_BACKUP_SCHEDULE must be hourly, daily, off or a crontab line "
+        f"(minute hour day month weekday), got {PAWFILE_BACKUP_SCHEDULE!r}"
+    )
+PAWFILE_BACKUP_ENCRYPT_TO = env.str("PAWFILE_BACKUP_ENCRYPT_TO")
+PAWFILE_BACKUP_KEEP_HOURLY = env.int("PAWFILE_BACKUP_KEEP_HOURLY", 24, minimum=0)
+PAWFILE_BACKUP_KEEP_DAILY = env.int("PAWFILE_BACKUP_KEEP_DAILY", 7, minimum=0)
+PAWFILE_BACKUP_KEEP_WEEKLY = env.int("PAWFILE_BACKUP_KEEP_WEEKLY", 8, minimum=0)
+PAWFILE_BACKUP_STALE_AFTER = env.int(
+    "PAWFILE_BACKUP_STALE_AFTER",
+    {"hourly": 3 * 3600, "off": 0}.get(PAWFILE_BACKUP_SCHEDULE, 26 * 3600),
+    minimum=0,
+)
 
 # --- Request bodies and image decoding --------------------------------------------------------
 # Bodies over these sizes are refused with 413 before anything reads them

@@ -15,6 +15,8 @@ from pawfile.config.settings import CACHES, DATABASES, EMAIL_URL, HUEY, env
 
 # A fixed key: nothing signed in a test depends on a key file in some data dir.
 SECRET_KEY = "test-" + "k" * 60
+# The same for the key that encrypts stored secrets (pawfile.lib.crypto).
+PAWFILE_FIELD_KEYS = ["dGVzdC1maWVsZC1rZXktLXRlc3QtZmllbGQta2V5LS0="]
 
 # Password hashing is not under test here; the fastest hasher keeps sign-ins cheap.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,7 +4,9 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from ninja.openapi.views import openapi_view
 
 from pawfile.config.api import api
@@ -22,10 +24,19 @@ urlpatterns = [
     path("", include("pawfile.privacy.urls")),
     path("", include("pawfile.pets.urls")),
     path("", include("pawfile.health.urls")),
+    path("", include("pawfile.notifications.urls")),
+    path("", include("pawfile.reminders.urls")),
     path("", include("pawfile.documents.urls")),
+    path("", include("pawfile.qr.urls")),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/docs", partial(openapi_view, api=api), name="api_docs"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Browsers and feed readers ask for /favicon.ico whatever a page links to.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("pawfile/favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     path(settings.PAWFILE_ADMIN_PATH, admin.site.urls),
 ]

@@ -8,4 +8,11 @@ from pawfile.lib.requestsize import request_size_limited
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pawfile.config.settings")
 # Bodies sent without a length are counted against their route's limit (lib/requestsize).
-application = request_size_limited(get_wsgi_application())
+django_application = request_size_limited(get_wsgi_application())
+
+from pawfile.notifications.live import live_poll  # noqa: E402  (needs the apps loaded)
+from pawfile.qr.redirect import qr_redirect  # noqa: E402  (needs the apps loaded)
+
+# /r/{id} (QR scans) is answered in front of Django (pawfile/qr/redirect.py), and so is an
+# unchanged poll of the notification bell (pawfile/notifications/live.py).
+application = live_poll(qr_redirect(django_application))

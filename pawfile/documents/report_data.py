@@ -16,7 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.utils import dateformat, translation
 
 from pawfile.accounts.choices import Role
 from pawfile.accounts.models import Membership, User
@@ -25,15 +24,13 @@ from pawfile.health.choices import Kind
 from pawfile.health.models import HealthRecord
 from pawfile.health.selectors import due_items_by_pet, record_list
 from pawfile.health.status import DueItem
+from pawfile.lib import dates
 from pawfile.pets.choices import PhotoVariant, WeightUnit
 from pawfile.pets.models import Pet, Photo
 from pawfile.pets.selectors import contact_list
 
 log = logging.getLogger(__name__)
 
-# Django date formats per report language: short for tables, long for the generation date.
-DATE_SHORT = {"en": "M j, Y", "es": "j b Y"}
-DATE_LONG = {"en": "F j, Y", "es": r"j \d\e F \d\e Y"}
 DECIMAL_SEP = {"en": ".", "es": ","}
 GRAMS_PER: dict[str, Decimal] = {WeightUnit.KG: Decimal(1000), WeightUnit.LB: Decimal("453.59237")}
 RECENT_VISITS = 5
@@ -48,12 +45,9 @@ class ReportInput:
     photo: bytes | None
 
 
-def date_text(day: dt.date | None, lang: str, *, long: bool = False) -> str | None:
-    """``day`` written the way a reader of ``lang`` expects (month names translated)."""
-    if day is None:
-        return None
-    with translation.override(lang):
-        return str(dateformat.format(day, (DATE_LONG if long else DATE_SHORT)[lang]))
+def date_text(day: dt.date | None, lang: str) -> str | None:
+    """``day`` in the one date format of ``lang`` (``lib.dates.date_text``); ``None`` stays."""
+    return None if day is None else dates.date_text(day, language=lang)
 
 
 def weight_value(grams: int, unit: str) -> Decimal:
@@ -139,10 +133,13 @@ def _due_rows(items: list[DueItem], kind: str, lang: str) -> list[dict]:
 
 
 def owner_contact(members: list[Membership]) -> dict[str, str] | None:
+    """The household owner's name, email and phone as the report's OWNER block shows them;
+    an owner with no name is named by their email, which is then not repeated below it."""
     owner = next((m.user for m in members if m.role == Role.OWNER), None)
     if owner is None:
         return None
-    return {"name": owner.name or owner.email, "email": owner.email, "phone": owner.phone}
+    email = owner.email if owner.name else ""
+    return {"name": owner.name or owner.email, "email": email, "phone": owner.phone}
 
 
 def owner_members(*, user: User, pet: Pet) -> list[Membership]:
@@ -194,7 +191,7 @@ def report_data(
     due = due_items_by_pet(pet_ids=[pet.pk], today=today)[pet.pk]
     data: dict[str, Any] = {
         "lang": lang,
-        "generated": date_text(today, lang, long=True),
+        "generated": date_text(today, lang),
         "photo": None,
         "pet": {
             "name": pet.name,

@@ -1,29 +1,28 @@
 """``/api/v1`` endpoints for health records, weights and attachments.
 
-A record's kind decides which fields it takes (``health.choices.FIELDS``). The input schema
-lists every field as optional and ``health.services`` refuses the ones that do not apply,
-so the client gets a 422 naming them.
+A record's kind decides which fields it takes (``health.choices.FIELDS``): the request bodies
+have one shape per kind (``health.schemas``), and the document shows them. A PATCH is checked
+against the stored record's kind by ``health.services`` (422 naming the fields of another kind).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
-from pydantic import BaseModel, ConfigDict, StrictInt, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.apiauth import acting_user
 from pawfile.health import selectors, services
-from pawfile.health.choices import DewormingScope, DueStatus, Kind, Severity
+from pawfile.health.choices import DueStatus, Kind
 from pawfile.health.models import Attachment, HealthRecord
+from pawfile.health.schemas import RecordCreate, RecordPatch
 from pawfile.lib.api import (
-    AS_INTEGER,
-    LINE_PATTERN,
     Date,
     Id,
     InputSchema,
@@ -33,7 +32,6 @@ from pawfile.lib.api import (
     optional,
     responses,
     set_fields,
-    unset,
 )
 from pawfile.lib.dates import user_today
 from pawfile.lib.errors import Invalid
@@ -125,48 +123,6 @@ class RecordOut(BaseModel):
 RECORD_OUT_ATTRIBUTES = tuple(
     name for name in RecordOut.model_fields if name not in ("due_status", "attachments")
 )
-
-
-class RecordPatch(InputSchema):
-    """Every field of every kind; fields that do not apply to the record's kind are refused."""
-
-    kind: Kind = unset(description="Cannot change once the record exists.")
-    date: Date = unset()
-    notes: str = unset(max_length=5000)
-    name: str = unset(
-        max_length=160, pattern=LINE_PATTERN, description="Vaccine, product, medication, reason..."
-    )
-    manufacturer: str = unset(max_length=120, pattern=LINE_PATTERN)
-    batch: str = unset(max_length=60, pattern=LINE_PATTERN)
-    next_due: Date | None = unset()
-    deworming_scope: DewormingScope = unset()
-    vet_name: str = unset(max_length=120, pattern=LINE_PATTERN)
-    clinic: str = unset(max_length=120, pattern=LINE_PATTERN)
-    dose: str = unset(max_length=60, pattern=LINE_PATTERN)
-    frequency: str = unset(max_length=60, pattern=LINE_PATTERN)
-    end_date: Date | None = unset()
-    diagnosis: str = unset(max_length=5000)
-    cost: Decimal | None = unset(ge=0, max_digits=10, decimal_places=2)
-    currency: str = unset(max_length=3, pattern=LINE_PATTERN)
-    severity: Severity = unset()
-    result: str = unset(max_length=5000)
-    weight_grams: Annotated[StrictInt, Field(ge=1, le=services.MAX_GRAMS), AS_INTEGER] | None = (
-        unset()
-    )
-
-
-class RecordCreate(RecordPatch):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"kind": "vaccination", "name": "Rabies", "date": "2025-03-01",
-                 "next_due": "2026-03-01", "batch": "A123"},
-                {"kind": "weight", "weight_grams": 12500},
-            ]
-        }
-    )  # fmt: skip
-
-    kind: Kind
 
 
 class RecordFilters(PageQuery):

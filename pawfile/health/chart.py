@@ -1,9 +1,13 @@
 """A pet's weight over time as a small server-rendered SVG: no JavaScript, no chart library.
 
-``weight_chart_svg`` draws the weights as points joined by a polyline, the least-squares trend
-line through them, and axis labels in the pet's unit (kg or lb). Every piece of text is escaped
-and the markup carries no ``style`` attribute (the CSP forbids inline styles): looks come from
-``class`` attributes styled by ``health.css`` and SVG presentation attributes.
+``weight_chart_svg`` draws the weights as points joined by a polyline (each with its date and
+weight as a tooltip, the latest one labelled), the least-squares trend line through them, and
+axis labels in the pet's unit (kg or lb). ``weight_chart_figure`` is what a page shows: the
+chart drawn twice, wide and narrow (``health.css`` shows the one that fits the screen, so its
+labels stay at least 12 px), with a legend that names the line and the trend. Every piece of
+text is escaped and the markup carries no ``style`` attribute (the CSP forbids inline
+styles): looks come from ``class`` attributes styled by ``health.css`` and SVG presentation
+attributes.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ Series = Sequence[tuple[dt.date, int]]
 
 # Below this height the chart is a sparkline-sized preview: fewer labels, tighter margins.
 COMPACT_HEIGHT = 120
+# Below this width (and not compact) the chart is drawn for a phone: two date labels.
+NARROW_WIDTH = 480
+# The two drawings of ``weight_chart_figure`` (width, height), matched in health.css.
+WIDE = (720, 280)
+NARROW = (340, 240)
 
 
 def _number(value: float | Decimal, places: int) -> str:
@@ -93,6 +102,28 @@ def weight_chart_svg(
         return _Drawing(points, unit, width, height, title, chart_id).svg()
 
 
+def weight_chart_figure(
+    series: Series, unit: str, lang: str = "en", *, title: str = "", chart_id: str = "weight-chart"
+) -> str:
+    """The chart as a page shows it: ``weight_chart_svg`` wide (class ``weight-chart-wide``)
+    and narrow (``weight-chart-narrow``) and a legend (``chart-legend``) naming the weight
+    line and the trend with its change per month. With fewer than two weights, the message
+    of ``weight_chart_svg`` alone. Safe to insert into HTML as is."""
+    with translation.override(lang):
+        points = sorted(series)
+        if len(points) < 2:
+            return _empty_message(points, unit)
+        wide = _Drawing(points, unit, *WIDE, title, f"{chart_id}-wide")
+        narrow = _Drawing(points, unit, *NARROW, title, f"{chart_id}-narrow")
+        return "\n".join(
+            [
+                f'<div class="weight-chart-wide">{wide.svg()}</div>',
+                f'<div class="weight-chart-narrow">{narrow.svg()}</div>',
+                wide.legend(),
+            ]
+        )
+
+
 class _Drawing:
     """One chart's geometry: data space (days, unit values) mapped onto the SVG box."""
 
@@ -108,11 +139,12 @@ class _Drawing:
         self.points, self.unit, self.title = points, unit, title
         self.width, self.height = max(width, 120), max(height, 48)
         self.compact = self.height < COMPACT_HEIGHT
+        self.narrow = not self.compact and self.width < NARROW_WIDTH
         self.chart_id = escape(chart_id)
-        self.left = 44 if self.compact else 76
+        self.left = 44 if self.compact else (66 if self.narrow else 84)
         self.right = 8 if self.compact else 16
-        self.top = 8 if self.compact else 16
-        self.bottom = 16 if self.compact else 32
+        self.top = 8 if self.compact else 28
+        self.bottom = 16 if self.compact else 36
         first = points[0][0]
         span_days = (points[-1][0] - first).days
         # All weights on one day: spread them by order instead of stacking them on one x.
@@ -145,7 +177,8 @@ class _Drawing:
         title = self.title or _("Weight over time")
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" class="weight-chart'
-            f'{" weight-chart-compact" if self.compact else ""}" '
+            f"{' weight-chart-compact' if self.compact else ''}"
+            f'{" weight-chart-phone" if self.narrow else ""}" '
             f'viewBox="0 0 {self.width} {self.height}" width="{self.width}" '
             f'height="{self.height}" role="img" aria-labelledby="{title_id} {desc_id}">',
             f'<title id="{title_id}">{escape(title)}</title>',
@@ -155,13 +188,14 @@ class _Drawing:
             self.trend(),
             self.line(),
             *self.dots(),
+            *self.latest(),
             "</svg>",
         ]
         return "\n".join(parts)
 
     def description(self) -> str:
         (first_day, first_g), (last_day, last_g) = self.points[0], self.points[-1]
-        per_month = self.slope * 30 if (last_day - first_day).days else 0.0
+        per_month = self.per_month()
         return _(
             "%(count)s weights from %(start)s (%(first)s) to %(end)s (%(last)s); "
             "trend %(trend)s %(unit)s per month."
@@ -198,14 +232,60 @@ class _Drawing:
             f'<line class="chart-axis" x1="{self.left}" y1="{base}" '
             f'x2="{self.width - self.right}" y2="{base}" stroke="currentColor"/>'
         ]
-        labelled = [0, len(self.points) - 1]
-        for index, anchor in zip(labelled, ("start", "end"), strict=True):
+        last = len(self.points) - 1
+        labelled = [(0, "start"), (last, "end")]
+        if not (self.compact or self.narrow) and last > 1:
+            # The weight nearest the middle, when it stands clear of both ends.
+            middle = min(range(1, last), key=lambda i: abs(self.xs[i] - self.x_max / 2))
+            room = min(
+                self.x(self.xs[middle]) - self.left, self.x(self.xs[last]) - self.x(self.xs[middle])
+            )
+            if room > 130:
+                labelled.insert(1, (middle, "middle"))
+        for index, anchor in labelled:
             day = self.points[index][0]
             out.append(
                 f'<text class="chart-label chart-label-x" x="{self.x(self.xs[index])}" '
-                f'y="{self.height - 4}" text-anchor="{anchor}">{escape(_date(day))}</text>'
+                f'y="{self.height - 6}" text-anchor="{anchor}">{escape(_date(day))}</text>'
             )
         return out
+
+    def latest(self) -> list[str]:
+        """The latest weight written above its point (not on a compact chart)."""
+        if self.compact:
+            return []
+        _day, grams = self.points[-1]
+        x, y = self.x(self.xs[-1]), self.y(self.ys[-1])
+        return [
+            f'<text class="chart-label chart-point-label" x="{x}" y="{max(y - 10, 14)}" '
+            f'text-anchor="end">{escape(_weight(grams, self.unit))}</text>'
+        ]
+
+    def per_month(self) -> float:
+        """The trend's change per 30 days, in the unit (0 when every weight is of one day)."""
+        (first_day, _g1), (last_day, _g2) = self.points[0], self.points[-1]
+        return self.slope * 30 if (last_day - first_day).days else 0.0
+
+    def legend(self) -> str:
+        """The key under the chart: the weight line with its points, the dashed trend."""
+        per_month = self.per_month()
+        change = ("+" if per_month >= 0 else "−") + _number(abs(per_month), 2)
+        weight = _("Weight (%(unit)s)") % {"unit": self.unit}
+        trend = _("Trend: %(change)s %(unit)s per month") % {"change": change, "unit": self.unit}
+        line = (
+            '<svg class="legend-key legend-weight" viewBox="0 0 28 12" width="28" height="12" '
+            'aria-hidden="true"><line x1="0" y1="6" x2="28" y2="6" stroke="currentColor" '
+            'stroke-width="2"/><circle cx="14" cy="6" r="3.5" fill="currentColor"/></svg>'
+        )
+        dashed = (
+            '<svg class="legend-key legend-trend" viewBox="0 0 28 12" width="28" height="12" '
+            'aria-hidden="true"><line x1="0" y1="6" x2="28" y2="6" stroke="currentColor" '
+            'stroke-width="2" stroke-dasharray="6 4"/></svg>'
+        )
+        return (
+            f'<ul class="chart-legend"><li>{line} {escape(weight)}</li>'
+            f"<li>{dashed} {escape(trend)}</li></ul>"
+        )
 
     def trend(self) -> str:
         x1, x2 = self.xs[0], self.xs[-1]

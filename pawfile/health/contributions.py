@@ -85,6 +85,7 @@ def register() -> None:
         template="health/_pet_panel.html",
         context=pet_panel_context,
         order=10,
+        cacheable=True,  # by the pet's revision, language, date and role (pets.dashboard)
     )
     registry.register_pet_badges(app=APP, badges=pet_badges)
     registry.register_landing_card(

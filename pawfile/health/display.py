@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.models import User
 from pawfile.health import selectors, services, status
-from pawfile.health.chart import weight_chart_svg
+from pawfile.health.chart import weight_chart_figure
 from pawfile.health.choices import FIELDS, NAME_LABEL, DueStatus, Kind
 from pawfile.health.models import HealthRecord
 from pawfile.pets.models import Pet
@@ -114,19 +114,17 @@ def weight_summary(series: list[tuple[dt.date, int]], unit: str) -> WeightSummar
     )
 
 
-def pet_weight_chart(
-    pet: Pet, series: list[tuple[dt.date, int]], *, small: bool = False
-) -> SafeString:
-    svg = weight_chart_svg(
+def pet_weight_chart(pet: Pet, series: list[tuple[dt.date, int]]) -> SafeString:
+    """The weight chart of ``pet`` as a page shows it (``chart.weight_chart_figure``): wide
+    and narrow drawings and a legend, or the message when there are fewer than two weights."""
+    html = weight_chart_figure(
         series,
         pet.weight_unit,
-        240 if small else 720,
-        80 if small else 260,
         get_language() or "en",
         title=_("Weight of %(name)s") % {"name": pet.name},
-        chart_id=f"weight-chart-{pet.pk}{'-small' if small else ''}",
+        chart_id=f"weight-chart-{pet.pk}",
     )
-    return mark_safe(svg)  # noqa: S308 - weight_chart_svg escapes every piece of text
+    return mark_safe(html)  # noqa: S308 - weight_chart_figure escapes every piece of text
 
 
 def record_facts(record: HealthRecord, unit: str) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from pawfile.health import services
 from pawfile.health.choices import FIELDS, NAME_LABEL, OPTIONAL_FIELDS, REQUIRED, Kind
 from pawfile.health.models import HealthRecord
+from pawfile.lib.numbers import DecimalInputField
 
 ACCEPTED_UPLOADS = "application/pdf,image/jpeg,image/png,image/webp,.pdf,.jpg,.jpeg,.png,.webp"
 # Service error keys that belong to a differently named form field.
@@ -65,12 +66,10 @@ class RecordForm(forms.Form):
     def _field(self, name: str) -> forms.Field:
         required = name in REQUIRED[self.kind]
         if name == "weight_grams":
-            return forms.DecimalField(
+            return DecimalInputField(
                 label=_("Weight (%(unit)s)") % {"unit": self.unit},
                 max_digits=10,
                 decimal_places=WEIGHT_PLACES.get(self.unit, 3),
-                localize=True,
-                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
             )
         model_field = HealthRecord._meta.get_field(name)
         assert isinstance(model_field, models.Field)
@@ -80,7 +79,7 @@ class RecordForm(forms.Form):
         elif name in ("diagnosis", "result"):
             extra["widget"] = forms.Textarea(attrs={"rows": 3})
         elif name == "cost":
-            extra["localize"] = True
+            extra["form_class"] = DecimalInputField
         elif name == "currency":
             extra["widget"] = forms.TextInput(
                 attrs={"size": 3, "placeholder": "EUR", "autocapitalize": "characters"}

@@ -91,6 +91,19 @@ def weight_series(*, pet: Pet) -> list[tuple[dt.date, int]]:
     return [(day, int(grams or 0)) for day, grams in rows]
 
 
+def care_records(*, pet: Pet, today: dt.date) -> tuple[list[HealthRecord], list[HealthRecord]]:
+    """The pet's current medications (started by ``today`` and not ended before it) and its
+    allergy records, each newest first, in one query (caller has checked access)."""
+    records = HealthRecord.objects.filter(pet=pet, kind__in=[Kind.MEDICATION, Kind.ALLERGY])
+    medications, allergies = [], []
+    for record in records.order_by("-date", "-id"):
+        if record.kind == Kind.ALLERGY:
+            allergies.append(record)
+        elif record.date <= today and (record.end_date is None or record.end_date >= today):
+            medications.append(record)
+    return medications, allergies
+
+
 def due_items_by_pet(*, pet_ids: Iterable[int], today: dt.date) -> dict[int, list[DueItem]]:
     """The due status on ``today`` of every vaccination and deworming of each pet, by pet id
     (caller has checked access): the one answer the pages, the API and the PDF report give.

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
-from pawfile.health import selectors
+from pawfile.health import hooks, selectors
 from pawfile.health.choices import FIELDS, REQUIRED, Kind
 from pawfile.health.models import Attachment, HealthRecord
 from pawfile.lib import sqlrows
@@ -135,10 +135,17 @@ def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthR
         with transaction.atomic():
             record.save()
             pet_revision_bump(pet.pk)
+            hooks.record_changed_send(record)
         return record
     # The row save() would write, and the pet's revision bump with it: one statement on
-    # PostgreSQL, one transaction elsewhere.
-    sqlrows.insert(record, along=pet_revision_bump_statement(pet.pk))
+    # PostgreSQL, one transaction elsewhere. Apps that follow records (``health.hooks``)
+    # write in the same transaction.
+    if not hooks.record_changed_heard(record.kind):
+        sqlrows.insert(record, along=pet_revision_bump_statement(pet.pk))
+        return record
+    with transaction.atomic():
+        sqlrows.insert(record, along=pet_revision_bump_statement(pet.pk))
+        hooks.record_changed_send(record)
     return record
 
 
@@ -148,9 +155,12 @@ def record_update(*, actor: User, record: HealthRecord, **fields: Any) -> Health
     if "kind" in fields and fields.pop("kind") != record.kind:
         raise Invalid(_("The kind of a record cannot change."), field="kind")
     _apply(record, record.kind, fields, today=user_today(actor))
-    _full_clean(record)
-    record.save()
-    pet_revision_bump(record.pet_id)
+    # The author may be gone (deleted account, SET_NULL): the household still edits it.
+    _full_clean(record, exclude=["created_by"])
+    with transaction.atomic():
+        record.save()
+        pet_revision_bump(record.pet_id)
+        hooks.record_changed_send(record)
     return record
 
 
@@ -158,6 +168,7 @@ def record_delete(*, actor: User, record: HealthRecord) -> None:
     record = selectors.record_checked(user=actor, record=record, action=Action.WRITE)
     names = [str(a.file.name) for a in record.attachments.all()]
     with transaction.atomic():
+        hooks.record_changed_send(record, deleted=True)
         record.delete()
         files_delete_on_commit(names)
     pet_revision_bump(record.pet_id)

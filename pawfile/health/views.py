@@ -58,21 +58,34 @@ def _user(request: HttpRequest) -> User:
 
 
 def pet_panel_context(request: HttpRequest, pet: Pet) -> dict[str, Any]:
-    """Context of ``health/_pet_panel.html`` for ``pet`` as the signed-in user sees it.
+    """Context of ``health/_pet_panel.html`` (the health and weight cards of the pet page)
+    for ``pet`` as the signed-in user sees it, on the user's own date.
 
-    Keys start with ``health_`` so they never shadow the pet page's own. Raises ``Http404``
+    What needs attention leads: overdue and due-soon vaccinations and dewormings
+    (``health_attention``, worst first), then the ones up to date (``health_upcoming``, by
+    next due date), those without a next due date (``health_undated``), current medication
+    and allergies. Keys start with ``health_`` so they never shadow the pet page's own.
+    The cards depend on the pet's records (its ``revision``), the language, the user's date
+    and whether the user may write: the pet page caches them by those. Raises ``Http404``
     when the user may not see the pet.
     """
     user = _user(request)
-    items, _due = display.due_statuses(user, pet, today=user_today(user))
+    today = user_today(user)
+    items, _due = display.due_statuses(user, pet, today=today)
+    medications, allergies = selectors.care_records(pet=pet, today=today)
     series = selectors.weight_series(pet=pet)
+    attention = (DueStatus.OVERDUE, DueStatus.DUE_SOON)
     return {
         "health_due_items": items,
+        "health_attention": [i for i in items if i.status in attention],
+        "health_upcoming": [i for i in items if i.status == DueStatus.UP_TO_DATE],
+        "health_undated": [i for i in items if i.status == DueStatus.NONE],
         "health_due_summary": status.pet_due_summary(items),
+        "health_medications": medications,
+        "health_allergies": allergies,
         "health_weight": display.weight_summary(series, pet.weight_unit),
-        "health_chart": display.pet_weight_chart(pet, series, small=True)
-        if len(series) > 1
-        else "",
+        "health_chart": display.pet_weight_chart(pet, series) if len(series) > 1 else "",
+        "health_today": today,
         "health_can_write": display.can_write(user, pet),
         "health_kinds": Kind.choices,
     }

@@ -65,3 +65,21 @@ def user_zone_override(user: object) -> AbstractContextManager[None]:
     """``with user_zone_override(user):`` — ``user``'s zone inside the block, the previous
     one after it (for tasks that act for a user)."""
     return timezone.override(user_zone(user))
+
+
+def date_text(value: dt.date | dt.datetime | None, *, language: str | None = None) -> str:
+    """``value`` as people read it in ``language`` (default: the active one): the one date
+    format of that language (``DATE_FORMAT``; ``DATETIME_FORMAT`` for an instant, shown in
+    the active zone), chosen in ``pawfile.formats``. ``""`` for ``None``. Python display code
+    (reports, charts, facts) calls this instead of spelling a format."""
+    from django.utils import formats, translation
+
+    if value is None:
+        return ""
+    name = "DATETIME_FORMAT" if isinstance(value, dt.datetime) else "DATE_FORMAT"
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    if language is None:
+        return str(formats.date_format(value, name))
+    with translation.override(language):
+        return str(formats.date_format(value, name))

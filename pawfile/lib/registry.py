@@ -31,7 +31,12 @@ The contract of each kind of contribution:
   page's own) plus ``pet`` and ``request``. ``slot`` is ``"main"`` (a section below the
   profile) or ``"actions"`` (a button among the pet's actions). Panels are drawn by
   ``order``, then registration order. The context function raises ``Http404`` for a user
-  who may not see the pet, like any selector.
+  who may not see the pet, like any selector. A panel registered ``cacheable=True``
+  promises that its HTML depends only on the pet and what hangs on it (its app bumps the
+  pet's ``revision`` when that changes), the language, the user's zone and date and what
+  the user may do to the pet, and holds nothing of the session (no CSRF token): the pet page
+  keeps it in the cache by those (``pets.dashboard``). Any other panel is drawn on every
+  request.
 * **Pet badges** (``register_pet_badges``): ``badges(request, pets)`` returns
   ``{pet id: badge}`` for the pets of the pet list, in one query for all of them; a badge is
   a ``TextChoices`` member (value: CSS suffix, label: the text). Missing or ``"none"`` shows
@@ -99,6 +104,7 @@ class PetPanel:
     context: Callable[[HttpRequest, Any], Context]
     slot: PanelSlot = "main"
     order: int = 100
+    cacheable: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,9 +164,13 @@ def register_pet_panel(
     context: Callable[[HttpRequest, Any], Context],
     slot: PanelSlot = "main",
     order: int = 100,
+    cacheable: bool = False,
 ) -> None:
-    """A panel ``app`` draws on the pet page."""
-    panel = PetPanel(app=app, name=name, template=template, context=context, slot=slot, order=order)
+    """A panel ``app`` draws on the pet page (``cacheable``: see the module docstring)."""
+    panel = PetPanel(
+        app=app, name=name, template=template, context=context, slot=slot, order=order,
+        cacheable=cacheable,
+    )  # fmt: skip
     _registry.panels[(app, name)] = panel
 
 
@@ -238,17 +248,31 @@ def deletion_files(
     return names
 
 
-def pet_panels_render(*, request: HttpRequest, pet: Any, slot: PanelSlot) -> list[SafeString]:
-    """The HTML of the pet page's panels in ``slot``, in order."""
-    panels = sorted(
+def pet_panels(*, slot: PanelSlot) -> list[PetPanel]:
+    """The pet page's panels in ``slot``, in order."""
+    return sorted(
         (p for p in list(_registry.panels.values()) if p.slot == slot),
         key=lambda p: p.order,  # sorted() is stable: ties keep registration order
     )
-    html = []
-    for panel in panels:
-        context: dict[str, Any] = {"pet": pet, "request": request, **panel.context(request, pet)}
-        html.append(mark_safe(get_template(panel.template).render(context, request)))  # noqa: S308
-    return html
+
+
+def pet_panel_render(panel: PetPanel, *, request: HttpRequest, pet: Any) -> SafeString:
+    """The HTML of one panel for ``pet`` as the signed-in user sees it."""
+    context: dict[str, Any] = {"pet": pet, "request": request, **panel.context(request, pet)}
+    return mark_safe(get_template(panel.template).render(context, request))  # noqa: S308
+
+
+def pet_panels_render(*, request: HttpRequest, pet: Any, slot: PanelSlot) -> list[SafeString]:
+    """The HTML of the pet page's panels in ``slot``, in order."""
+    return [pet_panel_render(p, request=request, pet=pet) for p in pet_panels(slot=slot)]
+
+
+def pet_panels_signature() -> str:
+    """A text that changes whenever the set of pet panels changes (for caches of the page)."""
+    return "|".join(
+        f"{p.app}.{p.name}.{p.slot}.{p.order}.{p.template}.{p.cacheable}"
+        for p in sorted(list(_registry.panels.values()), key=lambda p: (p.app, p.name))
+    )
 
 
 def pet_badges(*, request: HttpRequest, pets: Sequence[Any]) -> dict[int, list[Any]]:

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -66,14 +67,25 @@ def body_limit(path_info: str) -> int:
 
 
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
-    """413 saying what the limit is: the API's error format on ``/api/``, a page elsewhere."""
-    megabytes = max(1, round(limit / (1024 * 1024)))
-    message = _("The request is too large: at most %(mb)s MB can be sent here.") % {"mb": megabytes}
-    if request.path_info.startswith("/api/"):
-        body = {"error": {"code": "too_large", "message": message, "fields": {}}}
-        return JsonResponse(body, status=413)
-    page = loader.get_template("413.html").render({"message": message})
-    return HttpResponse(page, status=413)
+    """413 saying what the limit is: the API's error format on ``/api/``, a page elsewhere.
+
+    Answered before the locale middleware runs, so the language is chosen here the way it
+    would be without a session: the language cookie, then ``Accept-Language``.
+    """
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        megabytes = max(1, round(limit / (1024 * 1024)))
+        message = _("The request is too large: at most %(mb)s MB can be sent here.") % {
+            "mb": megabytes
+        }
+        if request.path_info.startswith("/api/"):
+            body = {"error": {"code": "too_large", "message": message, "fields": {}}}
+            response: HttpResponse = JsonResponse(body, status=413)
+        else:
+            page = loader.get_template("413.html").render({"message": message})
+            response = HttpResponse(page, status=413)
+    response["Content-Language"] = language
+    return response
 
 
 class RequestSizeMiddleware:

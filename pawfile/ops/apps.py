@@ -16,4 +16,6 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from pawfile.ops import checks  # noqa: F401 - registers the deployment checks
+
         request_finished.connect(_clear_log_context, dispatch_uid="pawfile.ops.clear_log_context")

@@ -49,10 +49,27 @@ def check_queue() -> dict[str, Any]:
     return {"pending": queue_depth()}
 
 
+def check_backup() -> dict[str, Any]:
+    """The last good backup's age, and a ``warning`` when it is stale or the last attempt
+    failed (``pawfile.ops.backup.status``). A warning never fails the check: an old backup is
+    no reason to take a node out of a load balancer; the report's status says ``warn``.
+    When the backup state cannot be read (a site not migrated yet), the warning is
+    ``unknown``; a database that does not answer fails the database check instead."""
+    from pawfile.ops.backup.status import backup_status
+
+    try:
+        status = backup_status()
+    except Exception:
+        log.warning("backup state unreadable", exc_info=True)
+        return {"age_s": None, "warning": "unknown"}
+    return {key: status[key] for key in ("age_s", "warning")}
+
+
 CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
     "database": check_database,
     "cache": check_cache,
     "queue": check_queue,
+    "backup": check_backup,
 }
 
 

@@ -4,6 +4,8 @@
 * ``pawfile_http_request_duration_seconds{route,method}`` — a histogram of the same.
 * ``pawfile_queue_depth`` — tasks waiting in the queue, read when scraped.
 * ``pawfile_build_info{version,python,django}`` — always 1.
+* ``pawfile_backup_age_seconds`` — since the last good backup ended (NaN: none yet).
+* ``pawfile_backup_last_ok`` — 1 when the last backup attempt succeeded, 0 when it failed.
 * ``process_*`` — the serving process's CPU, memory and file descriptors.
 
 ``route`` is the URL pattern that matched (``invitations/<str:token>/``, ``/`` for the root),
@@ -98,6 +100,35 @@ def _queue_depth() -> float:
 
 
 QUEUE_DEPTH.set_function(_queue_depth)
+
+BACKUP_AGE = Gauge(
+    "pawfile_backup_age_seconds",
+    "Seconds since the last good backup ended (NaN when there is none, or unreadable).",
+    registry=REGISTRY,
+)
+BACKUP_LAST_OK = Gauge(
+    "pawfile_backup_last_ok",
+    "1 when the last backup attempt succeeded, 0 when it failed (NaN: none yet).",
+    registry=REGISTRY,
+)
+
+
+def _backup_figure(name: str) -> float:
+    from pawfile.ops.backup.status import backup_status
+
+    try:
+        status = backup_status()
+    except Exception:
+        return math.nan
+    if name == "age":
+        return math.nan if status["age_s"] is None else float(status["age_s"])
+    if status["last_ok_at"] is None and not status["last_failed"]:
+        return math.nan
+    return 0.0 if status["last_failed"] else 1.0
+
+
+BACKUP_AGE.set_function(lambda: _backup_figure("age"))
+BACKUP_LAST_OK.set_function(lambda: _backup_figure("last_ok"))
 
 # labels() takes a lock and builds a key on every call; the children are cached here
 # instead. Both maps stay small because every label is drawn from a bounded set.

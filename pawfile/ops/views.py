@@ -24,10 +24,13 @@ FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"
 
 
 def health_response() -> JsonResponse:
-    """``{"status": "ok"|"fail", "checks": {...}, "version": ...}``; 200 if all pass, else 503."""
+    """``{"status": "ok"|"warn"|"fail", "checks": {...}, "version": ...}``; 200 if all pass
+    (``warn``: a check passed with a ``warning``, such as a stale backup), else 503."""
     healthy, checks = run_checks()
+    warned = any(check.get("warning") for check in checks.values())
+    status = "fail" if not healthy else "warn" if warned else "ok"
     response = JsonResponse(
-        {"status": "ok" if healthy else "fail", "checks": checks, "version": ops_metrics.VERSION},
+        {"status": status, "checks": checks, "version": ops_metrics.VERSION},
         status=200 if healthy else 503,
     )
     response["Cache-Control"] = "no-store"

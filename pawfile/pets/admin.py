@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from pawfile.accounts.admin import HouseholdAdmin
 from pawfile.pets.models import Contact, Note, Pet, Photo
 
 
@@ -22,6 +23,24 @@ class ReadMostlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class PetOfHouseholdInline(admin.TabularInline):
+    """A household's pets, on the household's admin page."""
+
+    model = Pet
+    extra = 0
+    fields = ("name", "species", "breed", "microchip", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# accounts sits below pets and cannot name the Pet model: the pets app adds its inline.
+HouseholdAdmin.inlines = [*HouseholdAdmin.inlines, PetOfHouseholdInline]
 
 
 @admin.register(Pet)

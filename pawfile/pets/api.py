@@ -138,7 +138,7 @@ class PhotoOut(Schema):
 
 
 class PhotoForm(InputSchema):
-    caption: str = Field("", max_length=200)
+    caption: str = Field("", max_length=200, pattern=LINE_PATTERN)
     primary: FormBool | None = optional(description="Default: primary if it is the first.")
     crop_left: int | None = optional(ge=0, le=100_000)
     crop_top: int | None = optional(ge=0, le=100_000)

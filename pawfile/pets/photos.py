@@ -13,6 +13,7 @@ from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
 from pawfile.lib.images import CropBox, image_encode, image_square_open
 from pawfile.lib.storage import files_delete_on_commit
+from pawfile.lib.text import plain_line
 from pawfile.pets import selectors
 from pawfile.pets.choices import PHOTO_SIZES, PhotoVariant
 from pawfile.pets.models import Pet, Photo
@@ -36,6 +37,7 @@ def photo_add(
     The first photo of a pet becomes its primary photo unless ``primary`` says otherwise.
     """
     pet = selectors.pet_checked(user=actor, pet=pet, action=Action.WRITE)
+    plain_line(caption, field="caption")  # shown on one line: no line breaks or controls
     # Decoded no larger than the largest variant (see lib.images: the memory budget).
     square = image_square_open(upload, crop=crop, side=PHOTO_SIZES[PhotoVariant.FULL])
     encoded = {

@@ -151,9 +151,11 @@ def _contact_pets(contact: Contact, pet_ids: list[int] | None) -> None:
     pets = list(Pet.objects.filter(household=contact.household_id, pk__in=pet_ids))
     if len(pets) != len(set(pet_ids)):
         raise Invalid(_("Choose pets of this household."), field="pets")
+    # The pets it leaves show it no more: their pages change too.
+    before = set(contact.pets.values_list("pk", flat=True)) if contact.pk else set()
     contact.pets.set(pets)
-    for pet in pets:
-        pet_revision_bump(pet.pk)
+    for pet_id in sorted(before | {pet.pk for pet in pets}):
+        pet_revision_bump(pet_id)
 
 
 def contact_create(

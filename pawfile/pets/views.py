@@ -34,7 +34,7 @@ from pawfile.lib import registry
 from pawfile.lib.errors import Forbidden
 from pawfile.lib.htmx import is_htmx
 from pawfile.lib.webforms import service_refusals
-from pawfile.pets import photos, selectors, services
+from pawfile.pets import dashboard, photos, selectors, services
 from pawfile.pets.breeds import breed_suggestions
 from pawfile.pets.choices import PHOTO_SIZES
 from pawfile.pets.forms import ContactForm, NoteForm, PetForm, PhotoForm
@@ -171,24 +171,10 @@ def pet_edit(request: HttpRequest, pet_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
-    user = _user(request)
-    pet = selectors.pet_get(user=user, pet_id=pet_id)  # the one access check of the page
-    gallery = list(selectors.photo_list(user=user, pet=pet))
-    context = {
-        "pet": pet,
-        "household": pet.household,
-        "primary_photo": next((p for p in gallery if p.is_primary), None),
-        "photos": gallery,
-        "contacts": selectors.contact_list_for_pet(user=user, pet=pet),
-        "notes": selectors.note_list(user=user, pet=pet),
-        "query": "",
-        "note_form": NoteForm(),
-        "can_write": _allows(pet, Action.WRITE),
-        "can_delete": _allows(pet, Action.PET_DELETE),
-        # Panels and actions of other apps (health, documents...), from the registry.
-        "panels": registry.pet_panels_render(request=request, pet=pet, slot="main"),
-        "actions": registry.pet_panels_render(request=request, pet=pet, slot="actions"),
-    }
+    """The pet's dashboard. The gate runs on every request; the cards come from the cache
+    when this state of the pet was drawn before (``pets.dashboard``)."""
+    pet = selectors.pet_get(user=_user(request), pet_id=pet_id)  # the one access check
+    context = {"pet": pet, "dashboard": dashboard.dashboard_html(request, pet)}
     return render(request, "pets/pet_detail.html", context)
 
 
@@ -300,6 +286,7 @@ def note_list(request: HttpRequest, pet_id: int) -> HttpResponse:
         "notes": selectors.note_list(user=user, pet=pet, query=query),
         "query": query,
         "can_write": _allows(pet, Action.WRITE),
+        "show_authors": True,
     }
     template = "pets/_notes.html" if is_htmx(request) else "pets/note_list.html"
     return render(request, template, context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,6 +14,9 @@ from django.test import Client
 from openapi_spec_validator import validate
 
 from pawfile.config.api import api
+from pawfile.health.choices import FIELDS, REQUIRED, Kind
+from pawfile.health.models import HealthRecord
+from pawfile.health.schemas import COST_PATTERN, NAME_PATTERN
 from pawfile.lib.api import LINE_PATTERN
 from pawfile.lib.openapi import response_keys_check
 from pawfile.lib.text import plain_line_problem
@@ -123,3 +127,53 @@ def test_microchip_pattern_is_the_microchip_rule(number: str) -> None:
         accepted = False
     ascii_digits = all(not c.isdigit() or c.isascii() for c in number)
     assert bool(re.match(MICROCHIP_PATTERN, number)) == (accepted and ascii_digits)
+
+
+# --- Health records: one shape per kind -----------------------------------------------------
+
+
+def test_record_create_is_one_shape_per_kind(db: None) -> None:
+    schemas = strict_document()["components"]["schemas"]
+    create = schemas["RecordCreate"]
+    assert create["discriminator"]["propertyName"] == "kind"
+    assert set(create["discriminator"]["mapping"]) == set(Kind.values)
+    for kind, ref in create["discriminator"]["mapping"].items():
+        assert {"$ref": ref} in create["oneOf"]
+        shape = schemas[ref.rsplit("/", 1)[-1]]
+        assert shape["additionalProperties"] is False
+        assert set(shape["properties"]) == {"kind", "date", "notes", *FIELDS[kind]}
+        assert shape["properties"]["kind"]["const"] == kind
+        assert set(shape["required"]) == {"kind", *REQUIRED[kind]}
+        assert ("dependentRequired" in shape) == ("cost" in FIELDS[kind])
+
+
+def test_record_patch_is_any_of_the_shapes_of_its_kind(db: None) -> None:
+    schemas = strict_document()["components"]["schemas"]
+    shapes = [schemas[b["$ref"].rsplit("/", 1)[-1]] for b in schemas["RecordPatch"]["anyOf"]]
+    assert {shape["properties"]["kind"]["const"] for shape in shapes} == set(Kind.values)
+    for shape in shapes:
+        kind = shape["properties"]["kind"]["const"]
+        assert set(shape["properties"]) == {"kind", "date", "notes", *FIELDS[kind]}
+        assert not shape.get("required")
+        assert shape["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    "name", ["Rabies", " Rabies ", "", " ", "\u3000\u00a0", "\u2003x", "\ufeff", "a\nb", "\t"]
+)
+def test_name_pattern_is_what_the_server_keeps(name: str) -> None:
+    # The service strips spaces (``str.strip``) and then needs something left.
+    one_line = plain_line_problem(name) is None
+    assert bool(re.match(NAME_PATTERN, name)) == (one_line and bool(name.strip()))
+
+
+@pytest.mark.parametrize(
+    ("cost", "ok"),
+    [("45.50", True), ("0", True), ("12345678.99", True), ("123456789", False), ("1.005", False),
+     ("-1", False), ("1e3", False), (" 1", False), ("\u0661", False), ("1.", False)],
+)  # fmt: skip
+def test_cost_pattern_fits_the_column(cost: str, ok: bool) -> None:
+    field = HealthRecord._meta.get_field("cost")
+    assert bool(re.match(COST_PATTERN, cost)) == ok
+    if ok:
+        field.clean(Decimal(cost), None)  # max_digits=10, decimal_places=2

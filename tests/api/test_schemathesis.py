@@ -21,6 +21,8 @@ from schemathesis.core.parameters import ParameterLocation
 from werkzeug.test import Client as WsgiClient
 
 from pawfile.config.wsgi import application
+from pawfile.health.choices import FIELDS, Kind
+from pawfile.health.models import HealthRecord
 from pawfile.lib.api import MAX_ID
 from tests.api.conftest import World, access_token
 
@@ -35,6 +37,23 @@ CHECKS = schemathesis.checks.CHECKS.get_all()
 @pytest.fixture
 def alice_world(world: World, settings_override: None) -> tuple[World, str]:
     return world, access_token(world.cast.alice.email)
+
+
+@pytest.fixture
+def records(world: World) -> dict[str, int]:
+    """The id of one of Rex's records of each kind (the world's vaccination among them)."""
+    ids = {Kind.VACCINATION.value: world.record.pk, Kind.WEIGHT.value: world.weight.pk}
+    for kind in Kind:
+        if kind.value not in ids:
+            record = HealthRecord.objects.create(
+                pet=world.rex,
+                kind=kind,
+                date=dt.date(2025, 3, 1),
+                name=kind.label,
+                created_by=world.cast.alice,
+            )
+            ids[kind.value] = record.pk
+    return ids
 
 
 @pytest.fixture
@@ -79,14 +98,9 @@ def real_cursor(case: schemathesis.Case, token: str) -> None:
     case.query = {**rest, "cursor": following} if following else rest
 
 
-# Left to do (issue 9): the schema does not yet say which fields each kind of record takes,
-# nor the rules between them (a date not in the future, `next_due` after `date`, a cost with
-# its currency), so schema-valid bodies of these two operations can be refused with 422.
-# Every other check runs on them; only the acceptance of positive data is not asked.
-RECORDS_UNDESCRIBED = {
-    ("POST", "/api/v1/pets/{pet_id}/records"),
-    ("PATCH", "/api/v1/records/{record_id}"),
-}
+# The two record operations whose bodies depend on a record's kind (``health.schemas``).
+RECORD_CREATE = ("POST", "/api/v1/pets/{pet_id}/records")
+RECORD_PATCH = ("PATCH", "/api/v1/records/{record_id}")
 
 
 # What the server reads an upload as (``lib.images``, ``lib.documents``), by its first bytes.
@@ -101,7 +115,9 @@ def unreadable_upload(case: schemathesis.Case) -> bool:
     cannot read are refused with 422, which is right, so acceptance is not asked of them.
     """
     body = case.body
-    if not isinstance(body, dict) or not is_positive(case, ParameterLocation.BODY):
+    if case.media_type != "multipart/form-data" or not isinstance(body, dict):
+        return False
+    if not is_positive(case, ParameterLocation.BODY):
         return False
     data = body.get("file")
     data = (
@@ -138,7 +154,7 @@ def valid_upload_called_invalid(case: schemathesis.Case) -> bool:
 
 def excluded_checks(case: schemathesis.Case) -> list[Any]:
     excluded = []
-    if (case.method.upper(), case.path) in RECORDS_UNDESCRIBED or unreadable_upload(case):
+    if unreadable_upload(case):
         excluded.append(schemathesis.checks.positive_data_acceptance)
     others = [] if case.meta is None else [
         info.mode.is_positive
@@ -178,7 +194,9 @@ def is_positive(case: schemathesis.Case, location: ParameterLocation) -> bool:
 
 def real_content(case: schemathesis.Case) -> None:
     """What no schema can say, made true for valid generated bodies: a date is not after
-    today (the caller's today; the schema says it in words). Invalid bodies stay."""
+    today (the caller's today; the schema says it in words), and a record's ``next_due`` and
+    ``end_date`` are not before its date (as sent, or as stored for a PATCH). Invalid bodies
+    stay."""
     body = case.body
     if not is_positive(case, ParameterLocation.BODY) or not isinstance(body, dict):
         return
@@ -189,6 +207,58 @@ def real_content(case: schemathesis.Case) -> None:
         if isinstance(value, str) and value > today:
             body[name] = today
     case.body = body
+    operation = (case.method.upper(), case.path)
+    if operation == RECORD_CREATE:
+        record_dates_ordered(body, HealthRecord(date=dt.date.today()))
+    elif operation == RECORD_PATCH:
+        record_id = str((case.path_parameters or {}).get("record_id"))
+        stored = None
+        if record_id.isascii() and record_id.isdigit() and 1 <= int(record_id) <= MAX_ID:
+            stored = HealthRecord.objects.filter(pk=int(record_id)).first()
+        record_dates_ordered(body, stored or HealthRecord(date=dt.date.today()))
+
+
+def record_dates_ordered(body: dict[str, Any], stored: HealthRecord) -> None:
+    """Move ``next_due``/``end_date`` (when sent) or ``date`` so that neither is before the
+    date the record will have once ``body`` is applied to ``stored``."""
+
+    def day(name: str) -> dt.date | None:
+        if name not in body:
+            return getattr(stored, name)  # type: ignore[no-any-return]
+        value = body[name]
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+
+    date = day("date") or dt.date.today()
+    for name in ("next_due", "end_date"):
+        value = day(name)
+        if value is not None and value < date:
+            if name in body:
+                body[name] = date.isoformat()
+            else:  # stored, and the body moves the date past it
+                body["date"] = value.isoformat()
+                date = value
+
+
+def record_of_the_body_kind(case: schemathesis.Case, records: dict[str, int]) -> None:
+    """Point a valid PATCH of a record at a record of a kind whose shape the body fits.
+
+    The document shows a PATCH as any of the per-kind shapes; which one applies is the stored
+    record's kind, which no schema can say (as with ids). Alice has a record of every kind.
+    """
+    body = case.body
+    path = case.path_parameters or {}
+    if (case.method.upper(), case.path) != RECORD_PATCH or not isinstance(body, dict):
+        return
+    if not is_positive(case, ParameterLocation.BODY) or path.get("record_id") not in (
+        records["vaccination"], str(records["vaccination"]),
+    ):  # fmt: skip
+        return
+    for kind, record_id in records.items():
+        allowed = {"kind", "date", "notes", *FIELDS[kind]}
+        if set(body) <= allowed and body.get("kind", kind) == kind:
+            text = isinstance(path["record_id"], str)
+            case.path_parameters = {**path, "record_id": str(record_id) if text else record_id}
+            return
 
 
 def real_ids(case: schemathesis.Case, ids: dict[str, int]) -> None:
@@ -217,7 +287,10 @@ def real_ids(case: schemathesis.Case, ids: dict[str, int]) -> None:
     ],
 )
 def test_api_schema(
-    case: schemathesis.Case, alice_world: tuple[World, str], wsgi_in_test_transaction: None
+    case: schemathesis.Case,
+    alice_world: tuple[World, str],
+    records: dict[str, int],
+    wsgi_in_test_transaction: None,
 ) -> None:
     world, token = alice_world
     # Schemathesis may hand the same case on with another part changed (its coverage phase):
@@ -225,6 +298,7 @@ def test_api_schema(
     generated = (case.path_parameters, case.query, case.body)
     try:
         real_ids(case, world.ids)
+        record_of_the_body_kind(case, records)
         real_body_ids(case, world.ids)
         real_content(case)
         real_cursor(case, token)

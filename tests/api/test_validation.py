@@ -49,6 +49,14 @@ RECORD_CASES: dict[str, tuple[dict[str, Any], set[str]]] = {
     "bad date": ({"kind": "lab", "name": "Blood", "date": "2025-02-30"}, {"date"}),
     "several at once": ({"kind": "weight", "name": "x", "clinic": "y", "weight_grams": 5},
                         {"name", "clinic"}),
+    "a cost is a decimal string": ({"kind": "visit", "name": "Check", "cost": 40,
+                                    "currency": "EUR"}, {"cost"}),
+    "a cost has two decimals": ({"kind": "visit", "name": "Check", "cost": "4.005",
+                                 "currency": "EUR"}, {"cost"}),
+    "currency is ASCII letters": ({"kind": "visit", "name": "Check", "currency": "ÉUR"},
+                                  {"currency"}),
+    "a blank name is no name": ({"kind": "lab", "name": " \u3000"}, {"name"}),
+    "a weight is not null": ({"kind": "weight", "weight_grams": None}, {"weight_grams"}),
 }  # fmt: skip
 
 
@@ -88,6 +96,50 @@ def test_valid_record_of_each_kind_is_stored(world: World, api_client) -> None:
     assert (str(visit.cost), visit.currency) == ("40.50", "EUR")
     vaccination = client.get(f"/records/{HealthRecord.objects.get(name='DHPP').pk}").json()
     assert vaccination["due_status"] == "up_to_date"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"cost": "12.00"}, "currency"), ({"cost": None}, "currency"), ({"name": " "}, "name"),
+     ({"currency": ""}, "currency"), ({"kind": "visit"}, "kind")],
+)  # fmt: skip
+def test_record_update_rules(world: World, api_client, body: dict, field: str) -> None:
+    visit = (
+        api_client("alice")
+        .post(
+            f"/pets/{world.rex.pk}/records",
+            {"kind": "visit", "name": "Check", "cost": "40.00", "currency": "EUR"},
+        )
+        .json()
+    )
+    response = api_client("alice").patch(f"/records/{world.record.pk}", body)
+    if field != "kind":  # the fields of a visit, sent to the visit
+        response = api_client("alice").patch(f"/records/{visit['id']}", body)
+    assert response.status_code == 422, response.content
+    assert field in response.json()["error"]["fields"]
+    stored = HealthRecord.objects.get(pk=visit["id"])
+    assert (stored.name, str(stored.cost), stored.currency) == ("Check", "40.00", "EUR")
+
+
+def test_a_record_body_is_an_object(world: World, api_client) -> None:
+    response = api_client("alice").post(f"/pets/{world.rex.pk}/records", ["kind", "lab"])
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_record_update_cost_with_its_currency(world: World, api_client) -> None:
+    client = api_client("alice")
+    visit = client.post(f"/pets/{world.rex.pk}/records", {"kind": "visit", "name": "Check"})
+    changed = client.patch(f"/records/{visit.json()['id']}", {"cost": "9.5", "currency": "usd"})
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["cost"], changed.json()["currency"]) == ("9.50", "USD")
+
+
+def test_a_record_whose_author_is_gone_can_still_be_changed(world: World, api_client) -> None:
+    HealthRecord.objects.filter(pk=world.record.pk).update(created_by=None)
+    response = api_client("alice").patch(f"/records/{world.record.pk}", {"batch": "B-2"})
+    assert response.status_code == 200, response.content
+    assert response.json()["batch"] == "B-2"
 
 
 def test_record_update_refuses_fields_of_other_kinds(world: World, api_client) -> None:

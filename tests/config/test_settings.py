@@ -110,7 +110,14 @@ def test_production_requires_a_base_url(tmp_path: Path) -> None:
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
-    env = {"PAWFILE_SECRET_KEY": STRONG_KEY, "PAWFILE_BASE_URL": "https://pets.example.org"}
+    env = {
+        "PAWFILE_SECRET_KEY": STRONG_KEY,
+        "PAWFILE_BASE_URL": "https://pets.example.org",
+        "EMAIL_URL": "smtp://mail.example.org:25",
+        "DATABASE_URL": "postgres://pawfile@db.example.org/pawfile",
+        "PAWFILE_TRUSTED_PROXIES": "127.0.0.1",
+        "PAWFILE_FIELD_KEYS": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",  # a Fernet key
+    }
     result = pawfile(["check", "--deploy"], env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import PASSWORD
 from tests.e2e.totp import totp
@@ -124,7 +125,9 @@ def sign_in_with_code(page: Page, secret: str, used_step: int) -> None:
 def switch_to_spanish(page: Page) -> None:
     """Use the language control in the page, as a person would."""
     switcher = page.get_by_label(LANGUAGE)
-    if switcher.count() == 0:
+    try:  # the page may still be loading after the last step's click
+        switcher.first.wait_for(state="attached")
+    except PlaywrightTimeoutError:
         pytest.fail(
             "no language control labelled 'Language'/'Idioma' in the page: expected a form "
             "posting language=es to the language switch (/language/)"

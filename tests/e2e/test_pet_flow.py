@@ -78,14 +78,14 @@ def add_cropped_photo(page: Page, tmp_path: Path) -> None:
     expect(page).to_have_url(re.compile(r"/pets/\d+/#photos$"))
     expect(page.get_by_text("The photo was added.")).to_be_visible()
 
-    header_photo = page.locator(".pet-header img.pet-photo")
+    header_photo = page.locator(".pet-hero img.pet-photo")
     expect(header_photo).to_have_attribute("alt", "Luna")
     width, height = image_loaded_size(header_photo)
     assert width == height > 0, f"the pet's photo is not square: {width}×{height}"
     expect(page.get_by_role("figure").filter(has_text="Luna on the blue blanket")).to_be_visible()
 
     # The full-size file is the chosen square: blue, not the red left half or the centre.
-    full = page.get_by_role("link", name="Full size").first.get_attribute("href")
+    full = page.locator("#photos figure a").first.get_attribute("href")  # the full size
     assert full is not None
     file = page.request.get(full)
     assert file.ok, file.status
@@ -95,7 +95,7 @@ def add_cropped_photo(page: Page, tmp_path: Path) -> None:
 
 
 def add_vaccine(page: Page, today: dt.date) -> None:
-    health = page.locator(".health-panel")
+    health = page.locator(".health-card")
     health.get_by_role("button", name="Add record").click()
     health.get_by_role("link", name="Vaccination").click()
     expect(page.get_by_role("heading", name="New record: Vaccination")).to_be_visible()
@@ -111,14 +111,14 @@ def add_vaccine(page: Page, today: dt.date) -> None:
     page.get_by_role("link", name="Health of Luna").click()
     page.get_by_role("link", name=re.compile(r"^←\s*Luna$")).click()
     expect(page).to_have_url(PET_URL)
-    panel = page.locator(".health-panel")
-    expect(panel.locator(".health-panel-header .due-badge")).to_contain_text("Due soon")
+    panel = page.locator(".health-card")
+    expect(panel.locator(".card-header .due-badge")).to_contain_text("Due soon")
     rabies = panel.get_by_role("listitem").filter(has_text="Rabies")
     expect(rabies.locator(".due-badge")).to_contain_text("Due soon")
 
 
 def add_weight(page: Page, day: dt.date, kilograms: str) -> None:
-    page.get_by_role("link", name="Add a weight").click()
+    page.get_by_role("button", name="Add a weight").click()
     expect(page.get_by_role("heading", name="New record: Weight")).to_be_visible()
     page.get_by_label("Date", exact=True).fill(day.isoformat())
     page.get_by_label("Weight (kg)").fill(kilograms)
@@ -132,7 +132,7 @@ def add_weights(page: Page, today: dt.date) -> None:
     add_weight(page, today - dt.timedelta(days=14), "4.2")
     add_weight(page, today, "4.5")
 
-    weight = page.locator(".weight-section")
+    weight = page.locator(".weight-card")
     expect(weight.locator(".weight-latest")).to_contain_text(re.compile(r"4\.50*\s*kg"))
     expect(weight.locator(".weight-latest")).to_contain_text(re.compile(r"up from 4\.20*\s*kg"))
     expect(weight.locator("figure svg polyline").first).to_be_visible()
@@ -141,7 +141,7 @@ def add_weights(page: Page, today: dt.date) -> None:
 
 def write_note(page: Page) -> None:
     page.get_by_role("link", name=re.compile(r"^←\s*Luna$")).click()
-    page.get_by_role("button", name="Add a note").click()
+    page.get_by_role("button", name="Add the first note").click()  # the empty state's
     expect(page.get_by_role("heading", name="New note on Luna")).to_be_visible()
 
     page.get_by_label("Title").fill("Feeding")

@@ -80,7 +80,7 @@ def test_pages_give_each_person_their_own_date(cast: Cast, rex: Pet, frozen, who
     client = cast.client_for(who)
     detail = client.get(f"/pets/{rex.pk}/").content.decode()
     assert _named_badges(detail) == EXPECTED[who]
-    header = detail.split('class="health-panel-header"')[1].split("</header>")[0]
+    header = detail.split('id="health-heading"')[1].split("</header>")[0]
     assert f"due-{SUMMARY[who]}" in header
     timeline = client.get(f"/pets/{rex.pk}/timeline/").content.decode()
     assert _named_badges(timeline) == EXPECTED[who]
@@ -103,9 +103,9 @@ def test_the_api_gives_each_caller_their_own_date(cast: Cast, rex: Pet, frozen, 
             assert one["due_status"] == EXPECTED[who][item["name"]]
 
 
-# The PDF words each status and writes dates the English way.
+# The PDF words each status and writes dates in the one English format ("9 Mar 2027").
 WORDS = {"overdue": "Overdue", "due_soon": "Due soon", "up_to_date": "Up to date"}
-GENERATED = {"alice": "March 11, 2027", "bob": "March 10, 2027", "carol": "March 9, 2027"}
+GENERATED = {"alice": "11 Mar 2027", "bob": "10 Mar 2027", "carol": "9 Mar 2027"}
 
 
 @pytest.mark.parametrize("who", PEOPLE)
@@ -115,8 +115,8 @@ def test_the_report_gives_each_reader_their_own_date(
     response = cast.client_for(who).get(f"/pets/{rex.pk}/report.pdf", HTTP_ACCEPT_LANGUAGE="en")
     text = pdf_text(response.content)
     statuses = EXPECTED[who]
-    assert f"Rabies Mar 10, 2026 Mar 10, 2027 {WORDS[statuses['Rabies']]}" in text
-    lepto = f"Leptospirosis Apr 9, 2026 Apr 9, 2027 {WORDS[statuses['Leptospirosis']]}"
+    assert f"Rabies 10 Mar 2026 10 Mar 2027 {WORDS[statuses['Rabies']]}" in text
+    lepto = f"Leptospirosis 9 Apr 2026 9 Apr 2027 {WORDS[statuses['Leptospirosis']]}"
     assert lepto in text
     assert f"Generated on {GENERATED[who]}" in text
 

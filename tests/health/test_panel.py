@@ -34,12 +34,14 @@ def test_panel_shows_due_items_summary_and_last_weight(cast: Cast, pet) -> None:
     services.weight_record(actor=cast.alice, pet=pet, value="12.4", unit="kg", date=days(-40))
     services.weight_record(actor=cast.alice, pet=pet, value="12.1", unit="kg", date=days(-2))
     html = _panel(cast.carol, pet)
-    header = html.split('class="health-panel-header"')[1].split("</header>")[0]
+    header = html.split('id="health-heading"')[1].split("</header>")[0]
     assert "due-overdue" in header and "Overdue" in header
     assert html.index("Rabies") < html.index("Milbemax")  # worst first
-    assert "Up to date" in html
+    attention = html.split('class="health-attention"')[1].split("</section>")[0]
+    assert "Rabies" in attention and "Milbemax" not in attention  # only what needs it
     assert "12.1 kg" in html and "down from 12.4 kg" in html and "↓" in html
-    assert "weight-chart-compact" in html
+    assert "weight-chart-wide" in html and "weight-chart-narrow" in html
+    assert "chart-legend" in html and "Trend:" in html
     assert f"/pets/{pet.pk}/timeline/" in html
     assert "Add record" not in html  # carol only looks
     assert "style=" not in html
@@ -50,9 +52,9 @@ def test_writers_get_add_record_links(cast: Cast, pet) -> None:
     assert "Add record" in html
     assert f"/pets/{pet.pk}/records/new/vaccination/" in html
     assert f"/pets/{pet.pk}/records/new/weight/" in html
-    assert "No vaccinations or dewormings recorded yet." in html
-    assert "No weight recorded yet." in html
-    assert "due-none" in html
+    assert "No vaccinations yet." in html and "Add the first vaccination" in html
+    assert "No weight recorded yet." in html and "Add the first weight" in html
+    assert "No due date" not in html and "due-none" not in html
 
 
 def test_panel_refuses_strangers(cast: Cast, pet) -> None:
@@ -73,5 +75,5 @@ def test_pet_pages_show_the_panel_and_the_list_badge(cast: Cast, pet) -> None:
     )  # fmt: skip
     client = cast.client_for("carol")
     page = client.get(detail).content.decode()
-    assert 'class="health-panel"' in page and "Rabies" in page and "due-overdue" in page
+    assert 'class="card health-card"' in page and "Rabies" in page and "due-overdue" in page
     assert "Overdue" in client.get(listing).content.decode()

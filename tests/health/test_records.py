@@ -123,6 +123,16 @@ def test_weight_in_spanish_takes_a_decimal_comma(cast: Cast, pet) -> None:
     assert HealthRecord.objects.get().weight_grams == 12500
 
 
+def test_weight_in_english_takes_a_decimal_comma_too(cast: Cast, pet) -> None:
+    client = cast.client_for("alice")
+    response = _new(client, pet, "weight", {"date": days(0).isoformat(), "weight": "30,0"})
+    assert response.status_code == 302
+    assert HealthRecord.objects.get().weight_grams == 30000
+    ambiguous = _new(client, pet, "weight", {"date": days(0).isoformat(), "weight": "1,250"})
+    assert ambiguous.status_code == 400
+    assert "could mean 1250 or 1.250" in _field_error(ambiguous.content.decode(), "weight")
+
+
 def test_edit_keeps_the_kind_and_saves_through_the_service(cast: Cast, pet) -> None:
     record = services.record_create(
         actor=cast.alice, pet=pet, kind="medication", name="Antibiotic", date=days(-3)

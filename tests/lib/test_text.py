@@ -114,7 +114,7 @@ def test_api_refuses_a_line_break(cast: Cast, pet: Pet, case: str) -> None:
     assert list(error["fields"]) == [field]
     # Refused by the service, or already by the input schema that describes the same rule.
     message = error["fields"][field][0]
-    assert "no line breaks" in message or PLAIN_LINE_PATTERN in message, message
+    assert "no line breaks" in message or PLAIN_LINE_PATTERN[:-2] in message, message
     assert _stored() == before
 
 

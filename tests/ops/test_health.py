@@ -18,7 +18,7 @@ def test_health_ok(client) -> None:
     assert response["Cache-Control"] == "no-store"
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "queue"}
+    assert set(body["checks"]) == {"database", "cache", "queue", "backup"}
     for check in body["checks"].values():
         assert check["ok"] is True
         assert check["ms"] >= 0

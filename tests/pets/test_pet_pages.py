@@ -227,7 +227,7 @@ def test_panels_actions_and_badges_come_from_the_registry(
         )
         detail = client.get(f"/pets/{world.pet.pk}/").content.decode()
         listing = client.get("/pets/").content.decode()
-    assert '<div class="pet-panel"><p>Panel for Rex: 2 vaccinations</p></div>' in detail
+    assert '<div class="pet-panel order-2"><p>Panel for Rex: 2 vaccinations</p></div>' in detail
     assert "<a>Print Rex</a>" in detail
     assert "Health report (PDF)" not in detail  # documents was left out
     assert "pet-status-overdue" in listing and "Overdue" in listing

@@ -242,4 +242,4 @@ def test_make_primary_moves_the_mark(cast: Cast, pet: Pet) -> None:
     assert client.post(f"/photos/{second.pk}/primary/").status_code == 302
     assert list(Photo.objects.filter(is_primary=True)) == [second]
     listing = client.get("/pets/").content.decode()
-    assert f"/photos/{second.key}/thumb.webp" in listing
+    assert f"/photos/{second.key}/card.webp" in listing

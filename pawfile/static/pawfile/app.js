@@ -31,6 +31,14 @@
     },
     true
   );
+  // On a phone the account pages' links are one row that scrolls: show the current one.
+  document.addEventListener("DOMContentLoaded", function () {
+    var current = document.querySelector(".account-nav [aria-current=page]");
+    var row = current && current.closest("ul");
+    if (row && row.scrollWidth > row.clientWidth) {
+      row.scrollLeft = current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2;
+    }
+  });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {

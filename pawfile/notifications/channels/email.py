@@ -1,0 +1,106 @@
+"""Email: one mail per outbox message ``notify.email``, in the recipient's language, with
+an HTML and a text part, and the one-click unsubscribe of RFC 8058 (``List-Unsubscribe``
+with an https and a mailto address, ``List-Unsubscribe-Post``).
+
+The mail is rendered when it is sent (so held deliveries merged after quiet hours, or the
+daily digest, are one mail listing them all). SMTP goes through Django's mail setup
+(``EMAIL_URL``). A 5xx refusal is permanent: the channel is blocked for that user, who is
+told in the inbox; anything else is retried by the outbox.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils.translation import gettext, override
+from django.utils.translation import gettext_lazy as _
+
+from pawfile.notifications.channels.base import Channel
+from pawfile.outbox.handlers import DeliveryError
+from pawfile.outbox.mail import message_id
+
+if TYPE_CHECKING:
+    from pawfile.outbox.models import OutboxMessage
+
+
+def _reaches(user: Any) -> bool:
+    return bool(getattr(user, "email", ""))
+
+
+def _refusal(exc: Exception) -> DeliveryError:
+    """What an SMTP exception means for the outbox (5xx permanent, the rest retried)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in exc.recipients.values()]
+        text = "; ".join(f"{a}: {c} {r!r}" for a, (c, r) in exc.recipients.items())
+        return DeliveryError(f"recipients refused: {text}", permanent=all(c >= 500 for c in codes))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        permanent = 500 <= exc.smtp_code < 600 and not isinstance(
+            exc, smtplib.SMTPAuthenticationError
+        )
+        return DeliveryError(
+            f"mail server said {exc.smtp_code} {exc.smtp_error!r}", permanent=permanent
+        )
+    return DeliveryError(f"mail server unreachable: {type(exc).__name__}: {exc}")
+
+
+def deliver(message: OutboxMessage) -> None:
+    """The outbox handler of ``notify.email``: render and send the deliveries in the
+    payload. Deliveries whose notification is gone, or whose recipient turned email off
+    meanwhile, are left out; with none left, nothing is sent."""
+    from pawfile.notifications import selectors, services, unsubscribe
+
+    ids = [int(i) for i in message.payload.get("deliveries", [])]
+    recipient, notifications = selectors.email_batch(delivery_ids=ids)
+    if recipient is None or not notifications:
+        return
+    for notification in notifications:
+        link = notification.link
+        notification.url = link if "://" in link or not link else settings.PAWFILE_BASE_URL + link  # type: ignore[attr-defined]
+    unsubscribe_kind = notifications[0].kind if len({n.kind for n in notifications}) == 1 else "*"
+    links = unsubscribe.links(user=recipient, kind=unsubscribe_kind)
+    context = {
+        "recipient": recipient,
+        "notifications": notifications,
+        "site_name": settings.PAWFILE_SITE_NAME,
+        "base_url": settings.PAWFILE_BASE_URL,
+        "unsubscribe_url": links.https,
+        "settings_url": settings.PAWFILE_BASE_URL + "/notifications/settings/",
+    }
+    with override(recipient.locale or None):
+        if len(notifications) == 1:
+            subject = notifications[0].title
+        else:
+            subject = gettext("%(count)d notifications") % {"count": len(notifications)}
+        subject = f"[{settings.PAWFILE_SITE_NAME}] {subject}"
+        text = render_to_string("notifications/email.txt", context)
+        html = render_to_string("notifications/email.html", context)
+    mail_id = message_id(message)
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[recipient.email],
+        headers={
+            "Message-ID": mail_id,
+            "List-Unsubscribe": f"<{links.https}>, <{links.mailto}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    email.attach_alternative(html, "text/html")
+    try:
+        email.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        refusal = _refusal(exc)
+        services.deliveries_failed(ids=ids, error=refusal.message, permanent=refusal.permanent)
+        raise refusal from None
+    services.deliveries_sent(ids=ids, provider_id=mail_id)
+
+
+CHANNEL = Channel(
+    name="email", label=_("Email"), setting="NOTIFY_EMAIL_ENABLED", deliver=deliver,
+    reaches=_reaches,
+)  # fmt: skip

@@ -1,0 +1,99 @@
+"""QR codes, their scans, and the generation counter the redirect layer watches.
+
+A ``QRCode`` is named by its short id (the primary key, ``ids.code_id_new``): that id is in
+every printed code, so it never changes. It leads to a target (``target_kind``: a web
+address now, a pet's public page later through ``target_ref``), may be switched off, expire
+or run out of scans, and carries the style its images are drawn with. An owner is a household
+(pet tags, later) or, for generic codes, the staff user who made it.
+
+``Scan`` rows are written in batches by ``scans.scan_buffer_flush``, never by the request
+that scanned. ``RedirectGeneration`` is one row whose ``value`` every change of a code bumps
+(in the same transaction), so each process knows when to reload its map of codes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pawfile.qr.choices import ErrorLevel, TargetKind
+
+ID_MAX_LENGTH = 16
+TARGET_MAX_LENGTH = 2000
+FRAME_TEXT_MAX_LENGTH = 40
+
+
+class QRCode(models.Model):
+    id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH, editable=False)
+    title = models.CharField(_("title"), max_length=120)
+    target_kind = models.CharField(
+        max_length=16, choices=TargetKind.choices, default=TargetKind.URL
+    )
+    target_url = models.CharField(_("target"), max_length=TARGET_MAX_LENGTH, blank=True)
+    # The object a non-URL target names (a pet's id for ``pet_page``); resolved by its app.
+    target_ref = models.PositiveBigIntegerField(null=True, blank=True)
+    household = models.ForeignKey(
+        "accounts.Household", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    scan_limit = models.PositiveIntegerField(_("scan limit"), null=True, blank=True)
+    scan_count = models.PositiveBigIntegerField(default=0)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+    # Style
+    fg_color = models.CharField(_("code colour"), max_length=7, default="#000000")
+    bg_color = models.CharField(_("background colour"), max_length=7, default="#ffffff")
+    module_size = models.PositiveSmallIntegerField(_("module size"), default=10)
+    quiet_zone = models.PositiveSmallIntegerField(_("quiet zone"), default=4)
+    error_level = models.CharField(
+        _("error correction"), max_length=1, choices=ErrorLevel.choices, default=ErrorLevel.M
+    )
+    logo = models.CharField(max_length=255, blank=True)  # storage name of the re-encoded PNG
+    frame_text = models.CharField(_("frame text"), max_length=FRAME_TEXT_MAX_LENGTH, blank=True)
+    # Bumped by every change of what the images show (their ETag).
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("qr_manager", "Can manage generic QR codes")]
+        indexes = [models.Index(fields=["owner_user", "-created_at"], name="qr_code_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.id})"
+
+
+class Scan(models.Model):
+    """One visit of ``/r/{id}``. No address is kept: ``visitor`` is a salted hash of the
+    client address and the day (unique visitors per day, not across days)."""
+
+    code = models.ForeignKey(QRCode, on_delete=models.CASCADE, related_name="scans")
+    at = models.DateTimeField()
+    genuine = models.BooleanField(default=False)  # came from the printed code (its marker)
+    bot = models.BooleanField(default=False)
+    referrer_host = models.CharField(max_length=255, blank=True)
+    visitor = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["code", "at"], name="qr_scan_code_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code_id} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class RedirectGeneration(models.Model):
+    """One row (pk 1): bumped in the transaction of every change to a code."""
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"generation {self.value}"

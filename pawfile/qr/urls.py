@@ -1,0 +1,16 @@
+from django.urls import path, re_path
+
+from pawfile.qr import views
+
+urlpatterns = [
+    path("qr/", views.code_list, name="qr_code_list"),
+    path("qr/new/", views.code_create, name="qr_code_create"),
+    path("qr/<str:code_id>/", views.code_detail, name="qr_code_detail"),
+    path("qr/<str:code_id>/active/", views.code_active, name="qr_code_active"),
+    path("qr/<str:code_id>/delete/", views.code_delete, name="qr_code_delete"),
+    re_path(
+        r"^q/(?P<code_id>[0-9a-z]{1,16})\.(?P<kind>png|svg|pdf)$",
+        views.code_image,
+        name="qr_code_image",
+    ),
+]

@@ -1,0 +1,18 @@
+// The time-zone field of the preferences page: a person who never chose a zone gets the
+// browser's own filled in (and a note saying so); nothing is saved until they save.
+document.addEventListener("DOMContentLoaded", () => {
+  let zone = "";
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch {
+    return;
+  }
+  for (const input of document.querySelectorAll("input[data-browser-zone]")) {
+    if (!zone || zone === input.value) continue;
+    const known = input.list && Array.from(input.list.options).some((o) => o.value === zone);
+    if (!known) continue;
+    input.value = zone;
+    const note = document.getElementById(input.dataset.browserZone);
+    if (note) note.hidden = false;
+  }
+});
