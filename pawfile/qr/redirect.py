@@ -44,6 +44,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from pawfile.lib.stopsignal import stopping
 from pawfile.qr.generation import POLL_SECONDS, changed_here, generation_db, generation_shared
 from pawfile.qr.ids import code_id_valid
 from pawfile.qr.images import PRINTED_MARKER
@@ -264,7 +265,10 @@ class QrRedirect:
                 close_old_connections()
                 self.table.refresh_if_changed(now=time.monotonic())
                 self.loaded.set()
-                if time.monotonic() - flushed >= interval:
+                # Once the process knows it is stopping, every pass writes what came: the
+                # atexit flush alone was lost whenever the worker did not end on its own
+                # before the stop grace (its scans of the last second, or all of them).
+                if stopping.is_set() or time.monotonic() - flushed >= interval:
                     flushed = time.monotonic()
                     scan_buffer_flush()
                     self.table.counts_refresh()
