@@ -72,10 +72,10 @@ def location_seen(url: str, code_id: str, want_status: int, want_location: str |
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=False,
-    reason="under full parallel runs of the suite the serve worker sometimes wrote no scan: "
-    "the scans waited for the atexit flush, lost when the worker did not end on its own "
-    "before the stop grace. The flush now also runs as soon as the stop is known "
-    "(redirect._run); kept non-strict until full runs have shown it holds.",
+    reason="open: now and then the serve worker never learns of the stop and granian kills "
+    "it at the grace (the unexplained stop of issue 9); the scans of its last flush interval "
+    "are then lost, here all 500, since the whole test fits in one interval. The flush runs "
+    "as soon as a stop is known (redirect._run). Kept running, non-strict, until that is found.",
 )
 def test_serve_counts_every_scan_after_a_clean_stop(start, site) -> None:  # noqa: F811
     running = start("serve")
