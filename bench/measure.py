@@ -269,3 +269,19 @@ def cpu_snapshot() -> tuple[float | None, float | None, float]:
     runs); the difference of two snapshots over the wall time is each one's use in cores."""
     times = os.times()
     return server_cpu_seconds(), machine_busy_seconds(), times.children_user + times.children_system
+
+
+def quantile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of ``ordered`` (sorted), nearest rank."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def timings_table(rows: dict[str, list[float]]) -> None:
+    """Print ``case | runs | median ms | p95 ms | p99 ms | max ms`` for timings in seconds."""
+    print("case | runs | median ms | p95 ms | p99 ms | max ms")
+    for case, values in rows.items():
+        ms = sorted(v * 1000 for v in values)
+        print(
+            f"{case} | {len(ms)} | {statistics.median(ms):.2f} | {quantile(ms, 0.95):.2f} | "
+            f"{quantile(ms, 0.99):.2f} | {ms[-1]:.2f}"
+        )

@@ -26,24 +26,11 @@ if str(REPO_DIR) not in sys.path:
 import argparse
 import os
 import shutil
-import statistics
 import tempfile
 import time
 from typing import Any
 
-
-def quantile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
-
-def table(rows: dict[str, list[float]]) -> None:
-    print("case | runs | median ms | p95 ms | p99 ms | max ms")
-    for case, values in rows.items():
-        ms = sorted(v * 1000 for v in values)
-        print(
-            f"{case} | {len(ms)} | {statistics.median(ms):.2f} | {quantile(ms, 0.95):.2f} | "
-            f"{quantile(ms, 0.99):.2f} | {ms[-1]:.2f}"
-        )
+from measure import timings_table  # bench/ is the script's folder
 
 
 def main() -> int:
@@ -99,7 +86,9 @@ def main() -> int:
                 window.append(end - accepted[-1])
                 delivery.append(end - start)
         print(f"# {connection.vendor}, {args.runs} mails to a local SMTP server")
-        table({"accepted -> row committed (duplicate window)": window, "delivery": delivery})
+        timings_table(
+            {"accepted -> row committed (duplicate window)": window, "delivery": delivery}
+        )
     finally:
         mail.stop()
         shutil.rmtree(data, ignore_errors=True)

@@ -29,23 +29,10 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import statistics
 import tempfile
 import time
 
-
-def quantile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
-
-def table(rows: dict[str, list[float]]) -> None:
-    print("case | runs | median ms | p95 ms | p99 ms | max ms")
-    for case, values in rows.items():
-        ms = sorted(v * 1000 for v in values)
-        print(
-            f"{case} | {len(ms)} | {statistics.median(ms):.2f} | {quantile(ms, 0.95):.2f} | "
-            f"{quantile(ms, 0.99):.2f} | {ms[-1]:.2f}"
-        )
+from measure import timings_table  # bench/ is the script's folder
 
 
 def fill(*, count: int, due: int, now: dt.datetime, household_id: int, pet_id: int) -> None:
@@ -155,7 +142,7 @@ def main() -> int:
         start = time.perf_counter()
         count = firing.reminders_fire_due(now=now)
         tick = time.perf_counter() - start
-        table(rows)
+        timings_table(rows)
         print(
             f"# one tick fired {count.fired} reminders in {tick * 1000:.0f} ms "
             f"({tick * 1000 / max(count.fired, 1):.2f} ms each: claim, occurrence, "
