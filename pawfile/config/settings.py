@@ -192,6 +192,7 @@ INSTALLED_APPS = [
     "pawfile.notifications",
     "pawfile.reminders",
     "pawfile.qr",
+    "pawfile.lostpet",
     "pawfile.documents",
     "pawfile.privacy",
     "pawfile.ops",

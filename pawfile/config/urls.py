@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("pawfile.reminders.urls")),
     path("", include("pawfile.documents.urls")),
     path("", include("pawfile.qr.urls")),
+    path("", include("pawfile.lostpet.urls")),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/docs", partial(openapi_view, api=api), name="api_docs"),
