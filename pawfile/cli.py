@@ -228,6 +228,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         link = setup_link()
         if link:
             print(f"No admin yet. Open this one-time link to create one:\n  {link}", flush=True)
+        from pawfile.ops.tracing import tracing_start
+
+        tracing_start("serve")  # the task consumer's threads (the web worker starts its own)
         consumer = _consumer(
             threads=settings.PAWFILE_WORKER_THREADS, scheduler=True, grace=CONSUMER_STOP_GRACE
         )
@@ -287,6 +290,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Scale-out task worker; exactly one should run with ``--scheduler``."""
     from django.conf import settings
 
+    from pawfile.ops.tracing import tracing_start
+
+    tracing_start("worker")
     threads = args.threads or settings.PAWFILE_WORKER_THREADS
     consumer = _consumer(threads=threads, scheduler=args.scheduler, grace=WORKER_STOP_GRACE)
     start = consumer.start
