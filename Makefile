@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SETTINGS := DJANGO_SETTINGS_MODULE=pawfile.config.settings
 
-.PHONY: run test install install-dev browser lint typecheck migrations-check pytest pytest-services bench screenshots clean
+.PHONY: run test install install-dev browser nginx lint typecheck migrations-check pytest pytest-services bench screenshots clean
 
 run: $(VENV)/.installed-run  ## install, migrate and serve Pawfile on SQLite
 	$(BIN)/pawfile serve
 
-test: $(VENV)/.installed-dev browser lint typecheck migrations-check pytest pytest-services  ## the whole suite
+test: $(VENV)/.installed-dev browser nginx lint typecheck migrations-check pytest pytest-services  ## the whole suite
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ browser:  ## Debian's chromium for the browser tests (Playwright's own download 
 	    echo "installing chromium with apt-get"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || echo "could not install chromium"; \
 	  else echo "chromium is missing: install it (apt-get install chromium) for the browser tests"; fi; }
+
+nginx:  ## Debian's nginx for the scale-out rehearsal (tests/test_rehearsal.py; not started as a service)
+	@test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing nginx-light with apt-get"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light) >/dev/null || echo "could not install nginx"; \
+	  else echo "nginx is missing: install it (apt-get install nginx-light) for the rehearsal"; fi; }
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
