@@ -59,6 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "households": households,
             "memberships": memberships,
             "mfa_enabled": is_mfa_enabled(user),
+            "top_cards": registry.cards_render(page="home_top", request=request),
             "cards": registry.cards_render(page="home", request=request),
         },
     )

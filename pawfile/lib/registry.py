@@ -62,7 +62,7 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 PanelSlot = Literal["main", "actions"]
-CardPage = Literal["landing", "home"]
+CardPage = Literal["landing", "home", "home_top"]
 Context = Mapping[str, Any]
 
 
@@ -201,10 +201,13 @@ def register_home_card(
     template: str,
     context: Callable[[HttpRequest], Context | None] | None = None,
     order: int = 100,
+    top: bool = False,
 ) -> None:
-    """A card (a next step) of the signed-in home page."""
-    card = Card(app=app, name=name, page="home", template=template, context=context, order=order)
-    _registry.cards[("home", app, name)] = card
+    """A card of the signed-in home page: a next step (in the list of what to do now), or,
+    with ``top``, a section of its own above the households (the user's pets)."""
+    page: CardPage = "home_top" if top else "home"
+    card = Card(app=app, name=name, page=page, template=template, context=context, order=order)
+    _registry.cards[(page, app, name)] = card
 
 
 # --- Reading (the shared features) -------------------------------------------------------------

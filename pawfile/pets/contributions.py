@@ -2,8 +2,8 @@
 
 Called once from ``PetsConfig.ready``: the pets, contacts, notes and photos of a user's
 export; the photo files that go with deleted pets (and, for a household, everything every app
-removes with its pets); the "Pet profiles" card of the landing page and the "Add a pet" step
-of the home page.
+removes with its pets); the "Pet profiles" card of the landing page, the "Your pets" section
+and the "Add a pet" step of the home page.
 """
 
 from __future__ import annotations
@@ -80,6 +80,25 @@ def household_files(household: Household) -> list[str]:
     return registry.deletion_files("pets", Pet.objects.filter(household=household))
 
 
+HOME_PETS = 6
+
+
+def home_pets(request: HttpRequest) -> Mapping[str, Any] | None:
+    """The "Your pets" section of the home page: the first ``HOME_PETS`` pets the user may
+    see (photo, name, badges from other apps) and how many there are; ``None`` (no section)
+    for a user without pets, who sees the "Add a pet" step instead."""
+    user = request.user
+    assert isinstance(user, User)
+    pets = list(selectors.pets_with_primary_photo(selectors.pet_list(user=user)[: HOME_PETS + 1]))
+    if not pets:
+        return None
+    shown = pets[:HOME_PETS]
+    badges = registry.pet_badges(request=request, pets=shown)
+    for pet in shown:
+        pet.badges = badges[pet.pk]  # type: ignore[attr-defined]
+    return {"home_pets": shown, "home_pets_more": len(pets) > HOME_PETS}
+
+
 def home_steps(request: HttpRequest) -> Mapping[str, Any] | None:
     """The "Add a pet" steps: one per household where the user may add pets."""
     user = request.user
@@ -100,4 +119,12 @@ def register() -> None:
     )
     registry.register_home_card(
         app=APP, name="add_pet", template="pets/cards/home.html", context=home_steps, order=10
+    )
+    registry.register_home_card(
+        app=APP,
+        name="your_pets",
+        template="pets/cards/home_pets.html",
+        context=home_pets,
+        order=10,
+        top=True,
     )

@@ -63,6 +63,26 @@ def test_home_says_what_to_do_next(cast: Cast) -> None:
     assert reverse("mfa_index") in html
 
 
+def test_home_shows_your_pets_first_with_links_to_them(cast: Cast) -> None:
+    from pawfile.pets.models import Pet
+
+    pets = [
+        Pet.objects.create(household=cast.household, name=f"Pet{n}", species="cat")
+        for n in range(7)
+    ]
+    for who in ("alice", "bob", "carol"):
+        html = page(cast.client_for(who), "/home/")
+        assert "Your pets" in html
+        assert html.index("Your pets") < html.index("Your households")
+        shown = [p for p in pets if reverse("pet_detail", args=[p.pk]) in html]
+        assert len(shown) == 6  # the first six, and a link to all of them
+        assert "See all pets" in html and f'href="{reverse("pet_list")}"' in html
+    # A stranger's pets never show; with no pets there is no section, only the step.
+    html = page(cast.client_for("charlie"), "/home/")
+    assert "Your pets" not in html and "Pet0" not in html
+    assert "Add a pet" in html
+
+
 def test_home_without_households_explains_how_to_join_one(cast: Cast) -> None:
     cast.charlie.memberships.all().delete()
     html = page(cast.client_for("charlie"), "/home/")
