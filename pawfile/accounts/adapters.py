@@ -26,11 +26,15 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(
         self, request: HttpRequest, user: AbstractBaseUser, form: Any, commit: bool = True
     ) -> AbstractBaseUser:
-        """Save the new account with the name given at sign-up (optional), then make its
-        household, named after that name in the request's language."""
-        name = (getattr(form, "cleaned_data", None) or {}).get("name")
+        """Save the new account with the name given at sign-up (optional) and the browser's
+        time zone, then make its household, named after that name in the request's language."""
+        cleaned = getattr(form, "cleaned_data", None) or {}
+        name = cleaned.get("name")
         if isinstance(user, User) and isinstance(name, str) and name.strip():
             user.name = plain_line(name.strip(), field="name")[:150]
+        zone = cleaned.get("timezone")
+        if isinstance(user, User) and isinstance(zone, str) and zone:
+            user.timezone = zone  # the browser's, checked by SignupForm.clean_timezone
         user = super().save_user(request, user, form, commit=commit)
         if commit and isinstance(user, User):
             services.household_ensure_for_user(user=user)

@@ -94,7 +94,7 @@ class PreferencesForm(forms.ModelForm):
 class SignupForm(AllauthSignupForm):
     """allauth's sign-up form (``ACCOUNT_FORMS["signup"]``) with the person's name first,
     optional. ``AccountAdapter.save_user`` saves it before the household is made, so the
-    household, greetings and the PDF report use it."""
+    household, greetings and the PDF report use it; and the browser's time zone, hidden."""
 
     name = forms.CharField(
         label=_("Your name"),
@@ -103,10 +103,19 @@ class SignupForm(AllauthSignupForm):
         help_text=_("Optional. Shown to the people you share pets with."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+    # The browser's zone, filled in by pawfile/timezone.js; kept only when it is a known one.
+    timezone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-signup-zone": ""})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.order_fields(["name"])
+
+    def clean_timezone(self) -> str:
+        """A known IANA zone, or "" (the account then starts in UTC): never an error, since
+        the person did not type it."""
+        return zone_name_canonical(str(self.cleaned_data.get("timezone") or "").strip()) or ""
 
     def clean_name(self) -> str:
         name = str(self.cleaned_data.get("name") or "").strip()

@@ -86,3 +86,21 @@ def test_the_report_names_the_owner_once(db: None) -> None:
     assert owner_contact(list(Membership.objects.filter(user=unnamed))) == {
         "name": "otto@example.org", "email": "", "phone": "",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("America/Mexico_City", "America/Mexico_City"), ("Not/AZone", "UTC"), ("", "UTC")],
+)
+def test_the_browser_zone_sent_at_sign_up_is_kept_when_known(
+    db: None, sent: str, kept: str
+) -> None:
+    client = Client()
+    page = client.get("/accounts/signup/").content.decode()
+    assert "data-signup-zone" in page and "pawfile/timezone" in page  # the script fills it
+    answer = client.post(
+        "/accounts/signup/",
+        {"email": "zoe@example.org", "password1": PASSWORD, "timezone": sent},
+    )
+    assert answer.status_code == 302
+    assert User.objects.get(email="zoe@example.org").timezone == kept
