@@ -259,9 +259,15 @@ def pet_panels(*, slot: PanelSlot) -> list[PetPanel]:
     )
 
 
-def pet_panel_render(panel: PetPanel, *, request: HttpRequest, pet: Any) -> SafeString:
-    """The HTML of one panel for ``pet`` as the signed-in user sees it."""
+def pet_panel_render(
+    panel: PetPanel, *, request: HttpRequest, pet: Any, extra: Mapping[str, Any] | None = None
+) -> SafeString:
+    """The HTML of one panel for ``pet`` as the signed-in user sees it. ``extra`` is added to
+    the template's context over everything else (the pet page's cache passes a placeholder
+    ``csrf_token``, which it replaces with each request's own)."""
     context: dict[str, Any] = {"pet": pet, "request": request, **panel.context(request, pet)}
+    if extra:
+        context.update(extra)
     return mark_safe(get_template(panel.template).render(context, request))  # noqa: S308
 
 

@@ -21,9 +21,10 @@ Nothing of a session is cached: the forms of the cards get a placeholder where t
 token goes, and each request puts its own token in. Placeholders carry a random nonce made
 when the cards are drawn, so text a person wrote (a note, a caption) can never name one and
 have a visitor's token put in it. Panels of other apps are cached only
-when registered ``cacheable`` (``lib.registry``; the health card is); any other panel is a
-placeholder in the cached HTML and is drawn on every request, and should a cacheable panel
-render a CSRF token, nothing of that state is cached.
+when registered ``cacheable`` (``lib.registry``); they are drawn with the same placeholder as
+their ``csrf_token``, so their forms are cached too. Any other panel is a placeholder in the
+cached HTML and is drawn on every request; should a cacheable panel render a token some
+other way than ``{% csrf_token %}``, nothing of that state is cached.
 """
 
 from __future__ import annotations
@@ -120,14 +121,17 @@ def _cards_context(request: HttpRequest, pet: Pet, user: User, nonce: str) -> di
 def _panels(
     request: HttpRequest, pet: Pet, slot: registry.PanelSlot, nonce: str
 ) -> tuple[list[SafeString], bool]:
-    """The panels of ``slot`` as the cached HTML holds them: a cacheable panel drawn, any other
-    as the placeholder ``_live_panels`` fills on every request; and whether the drawn ones
-    may be cached (none renders a CSRF token)."""
+    """The panels of ``slot`` as the cached HTML holds them: a cacheable panel drawn (its forms
+    with the CSRF placeholder), any other as the placeholder ``_live_panels`` fills on every
+    request; and whether the drawn ones may be cached (every token in them is the placeholder)."""
     html, cacheable = [], True
+    csrf = {"csrf_token": _csrf_placeholder(nonce)}
     for n, panel in enumerate(registry.pet_panels(slot=slot)):
         if panel.cacheable:
-            drawn = registry.pet_panel_render(panel, request=request, pet=pet)
-            cacheable = cacheable and CSRF_FIELD not in drawn
+            drawn = registry.pet_panel_render(panel, request=request, pet=pet, extra=csrf)
+            # A form whose token is not the placeholder (made some other way) holds a
+            # session's secret: then nothing of this state is cached.
+            cacheable = cacheable and drawn.count(CSRF_FIELD) == drawn.count(csrf["csrf_token"])
             html.append(drawn)
         else:
             html.append(mark_safe(_placeholder(nonce, slot, n)))  # noqa: S308 - our own marker

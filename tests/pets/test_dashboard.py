@@ -261,6 +261,42 @@ def test_only_cacheable_panels_are_kept(world: World, settings, tmp_path) -> Non
     assert "__pawfile_panel" not in second
 
 
+def test_a_cacheable_panel_with_a_form_is_cached_with_each_visitors_token(
+    world: World, settings, tmp_path
+) -> None:
+    """A cacheable panel's form is drawn once; every visitor's copy carries their own CSRF
+    token, which the server accepts."""
+    (tmp_path / "test_app").mkdir()
+    (tmp_path / "test_app" / "form.html").write_text(
+        '<form method="post" action="/notes/{{ note_id }}/pin/">{% csrf_token %}'
+        "<button>Pin ({{ test_app_count }})</button></form>"
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+    calls = [0]
+
+    def context(request, pet):
+        calls[0] += 1
+        return {"test_app_count": calls[0], "note_id": world.note.pk}
+
+    with registry.temporary_registrations():
+        registry.register_pet_panel(
+            app="test_app", name="form", template="test_app/form.html", context=context,
+            cacheable=True,
+        )  # fmt: skip
+        _page(world.cast.client_for("alice"), world.pet)
+        client = Client(enforce_csrf_checks=True)  # alice again, on another device
+        client.force_login(world.cast.alice)
+        html = _page(client, world.pet)
+    assert calls == [1] and "Pin (1)" in html  # drawn once, for the first visit
+    assert "__pawfile_" not in html
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert tokens
+    response = client.post(f"/notes/{world.note.pk}/pin/", {"csrfmiddlewaretoken": tokens[-1]})
+    assert response.status_code == 302  # this session's own token
+
+
 def test_text_a_person_wrote_never_receives_a_visitors_token(world: World) -> None:
     """Placeholders carry a nonce of the drawing: a note naming one stays as written."""
     bait = "__pawfile_csrf_token__ __pawfile_csrf___ __pawfile_panel_main_0__"
