@@ -75,6 +75,8 @@ def register() -> None:
         template="reminders/_pet_panel.html",
         context=pet_panel_context,
         order=20,
+        # Every reminder change bumps the pet's revision (services._saved, firing._claim).
+        cacheable=True,
     )
     hooks.record_changed_connect(
         automatic.record_follow,
