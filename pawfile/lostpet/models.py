@@ -79,6 +79,10 @@ class Sighting(models.Model):
     place_text = models.CharField(_("where"), max_length=200, blank=True)
     visitor = models.CharField(max_length=16, blank=True)  # salted daily hash of the address
     read_at = models.DateTimeField(null=True, blank=True)
+    # Whether the owners were alerted at once (``False``: over the hourly cap, left for the
+    # hour's summary), and whether that summary has gone out (``sightings.summaries_send``).
+    alerted = models.BooleanField(default=False)
+    summarised = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +101,8 @@ class SightingReply(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     body = models.TextField(_("reply"))
+    # Whether the reply was mailed to the finder (only when they left an email).
+    mailed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

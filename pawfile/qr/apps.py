@@ -11,3 +11,6 @@ class QrConfig(AppConfig):
         from pawfile.qr import contributions
 
         contributions.register()  # codes and scans in the export and deletions (lib.registry)
+        from pawfile.qr import whatsapp_actions
+
+        whatsapp_actions.register()  # "QR code" in the WhatsApp menu

@@ -36,8 +36,14 @@ def scans_chart(days: list[DayCount]) -> SafeString:
             f'<rect class="qr-bar-genuine" x="{x + 1:.1f}" y="{HEIGHT - PAD - genuine:.1f}" '
             f'width="{bar - 2:.1f}" height="{genuine:.1f}"/></g>'
         )
+    parts.append("</svg>")
+    # The axis in HTML under the chart: text inside the SVG shrinks with it (7 px on a phone).
     if days:
         first = escape(date_format(days[0].day, "SHORT_DATE_FORMAT"))
-        parts.append(f'<text x="{PAD}" y="{HEIGHT - 4}" class="qr-axis">{first}</text>')
-    parts.append(f'<text x="{PAD}" y="{PAD - 6}" class="qr-axis">{top}</text></svg>')
+        last = escape(date_format(days[-1].day, "SHORT_DATE_FORMAT"))
+        peak = max(d.scans for d in days)
+        most = escape(_("Most in a day: %(count)d") % {"count": peak})
+        parts.append(
+            f'<p class="qr-axis"><span>{first}</span><span>{most}</span><span>{last}</span></p>'
+        )
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped

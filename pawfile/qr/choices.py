@@ -6,10 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 class TargetKind(models.TextChoices):
     """Where a code leads. ``url``: any http/https address (generic codes); ``pet_page``: a
-    pet's public page (the lost-pet app sets ``target_ref`` to the pet; not offered yet)."""
+    pet's public page (``target_ref`` is the pet, ``target_url`` the page's path from
+    ``petpage.pet_page_path``); ``unclaimed``: a pre-printed tag nobody has claimed yet (the
+    redirect sends it to the claim page ``/t/{id}``)."""
 
     URL = "url", _("Web address")
     PET_PAGE = "pet_page", _("Pet's public page")
+    UNCLAIMED = "unclaimed", _("Not linked yet")
 
 
 class ErrorLevel(models.TextChoices):

@@ -1,4 +1,5 @@
-"""The management form of a generic code (create and edit)."""
+"""Forms of the QR codes app: a generic code (create and edit), a batch of pre-printed
+tags, and the claim of a tag."""
 
 from __future__ import annotations
 
@@ -85,3 +86,37 @@ class CodeForm(forms.Form):
         data.pop("logo", None)
         data.pop("remove_logo", None)
         return data
+
+
+class BatchForm(forms.Form):
+    """A batch of pre-printed tags: how many, a note, and their style (no logo)."""
+
+    count = forms.IntegerField(label=_("Number of tags"), min_value=1, max_value=2000, initial=100)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=200,
+        help_text=_("For you: the order, the printer, the event."),
+    )
+    fg_color = CodeForm.base_fields["fg_color"]
+    bg_color = CodeForm.base_fields["bg_color"]
+    module_size = CodeForm.base_fields["module_size"]
+    quiet_zone = CodeForm.base_fields["quiet_zone"]
+    error_level = CodeForm.base_fields["error_level"]
+    frame_text = CodeForm.base_fields["frame_text"]
+
+
+class ClaimForm(forms.Form):
+    """Which of the user's pets a tag is for."""
+
+    pet = forms.TypedChoiceField(
+        label=_("Which pet wears this tag?"), coerce=int, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args: Any, pets: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["pet"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(pet.pk, pet.name) for pet in pets]
+        if len(pets) == 1:
+            field.initial = pets[0].pk

@@ -5,7 +5,9 @@ serve`` and ``pawfile web`` load). A path under ``/r/`` never reaches Django: no
 session, CSRF, template or database query. Everything else goes to ``app`` untouched.
 
 Answers: ``302`` to the code's target (``Cache-Control: no-store``, so every scan comes
-back here); ``410`` with a small page for a code switched off, expired or out of scans;
+back here): a generic code's address, a pet tag's public page path (``/p/{slug}``, relative),
+an unclaimed or unlinked tag's claim page ``/t/{id}`` ("This tag is not linked yet");
+``410`` with a small page for a code switched off, expired or out of scans;
 ``404`` for an id that does not exist; ``405`` for a method other than GET or HEAD. HEAD gets
 the same status and headers without a body. A scan answered 302 is counted
 (``scans.scan_record``, an in-memory append); a HEAD is not (link checkers send them).
@@ -45,16 +47,24 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from pawfile.lib.stopsignal import stopping
+from pawfile.qr.choices import TargetKind
 from pawfile.qr.generation import POLL_SECONDS, changed_here, generation_db, generation_shared
 from pawfile.qr.ids import code_id_valid
 from pawfile.qr.images import PRINTED_MARKER
 from pawfile.qr.models import QRCode
-from pawfile.qr.scans import pending_by_code, scan_buffer_flush, scan_record
+from pawfile.qr.scans import (
+    agent_parser_warm,
+    pending_by_code,
+    scan_buffer_flush,
+    scan_record,
+    unknown_hits,
+)
 
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 DB_CHECK_SECONDS = 10.0
+CLAIM_PREFIX = "/t/"  # an unclaimed or unlinked tag leads to its claim page (qr.urls)
 FIRST_LOAD_TIMEOUT = 15.0
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")  # what a Location may carry: printable ASCII
 PAGE_HEADERS = [
@@ -88,11 +98,15 @@ class RedirectTable:
     def load(self) -> None:
         """Read every code (one query) and swap the map in."""
         rows = QRCode.objects.values_list(
-            "id", "target_url", "is_active", "expires_at", "scan_limit", "scan_count"
+            "id", "target_kind", "target_url", "is_active", "expires_at", "scan_limit", "scan_count"
         )
         entries: dict[str, Entry] = {}
         counts: dict[str, int] = {}
-        for code_id, target, active, expires_at, limit, count in rows.iterator(chunk_size=2000):
+        for code_id, kind, target, active, expires_at, limit, count in rows.iterator(
+            chunk_size=2000
+        ):
+            if kind == TargetKind.UNCLAIMED:
+                target = f"{CLAIM_PREFIX}{code_id}"
             location = target if target and _HEADER_SAFE.match(target) else None
             expiry = expires_at.timestamp() if expires_at is not None else None
             entries[code_id] = Entry(location, active, expiry, limit)
@@ -201,6 +215,7 @@ class QrRedirect:
                 return []
         entry = entries.get(code_id) if code_id_valid(code_id) else None
         if entry is None:
+            next(unknown_hits)  # counted in the metrics at the next flush
             return self._page(meta, start_response, 404)
         now = time.time()
         if (
@@ -253,6 +268,8 @@ class QrRedirect:
                 # understood, so it stays here, where it was measured and tested.)
                 gc.freeze()
                 threading.Thread(target=self._run, name="qr-redirect", daemon=True).start()
+                # Off the refresher: the first parse of a user agent costs a second or two.
+                threading.Thread(target=agent_parser_warm, name="qr-agents", daemon=True).start()
                 atexit.register(scan_buffer_flush)
         self.loaded.wait(FIRST_LOAD_TIMEOUT)
         return self.table.entries

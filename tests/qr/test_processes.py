@@ -137,6 +137,7 @@ def two_nodes(tmp_path: Path) -> Iterator[dict[str, object]]:
         "PAWFILE_DATA_DIR": str(tmp_path / "data"),
         "PAWFILE_LOG_LEVEL": "WARNING",
         "PAWFILE_ADMIN_PASSWORD": PASSWORD,
+        "PAWFILE_ALLOW_UNSHARED": "1",  # the nodes share one data dir on this machine
     }
     env.pop("PYTEST_XDIST_WORKER", None)
     processes: list[subprocess.Popen[bytes]] = []
