@@ -11,3 +11,6 @@ class DocumentsConfig(AppConfig):
         from pawfile.documents import contributions
 
         contributions.register()  # what documents adds to export, deletion, pages (lib.registry)
+        from pawfile.documents import whatsapp_actions
+
+        whatsapp_actions.register()  # "PDF report" in the WhatsApp menu

@@ -1,16 +1,20 @@
 """What the documents app adds to the shared features (``pawfile.lib.registry``).
 
 Called once from ``DocumentsConfig.ready``: the "Health report (PDF)" button among the
-actions of the pet page.
+actions of the pet page, the wallet card (Apple / Google Wallet) below the profile, and in a
+user's export the ids their pets' wallet cards carry (``wallet_passes``). Passes are made on
+request and never stored: there is nothing of them to delete.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
 
 from pawfile.lib import registry
+from pawfile.lib.registry import ExportSection
 
 APP = "documents"
 
@@ -19,7 +23,37 @@ def _no_context(request: HttpRequest, pet: Any) -> dict[str, Any]:
     return {}
 
 
+def _wallet_context(request: HttpRequest, pet: Any) -> Mapping[str, Any]:
+    """``documents.wallet.views.pet_panel_context`` (loaded when first drawn)."""
+    from pawfile.documents.wallet import views
+
+    return views.pet_panel_context(request, pet)
+
+
+def _poster_context(request: HttpRequest, pet: Any) -> Mapping[str, Any]:
+    """``documents.poster_views.poster_action_context`` (loaded when first drawn)."""
+    from pawfile.documents import poster_views
+
+    return poster_views.poster_action_context(request, pet)
+
+
+def wallet_export_rows(user: Any) -> ExportSection:
+    """``documents.wallet.data.wallet_export_rows`` (loaded when an export is built)."""
+    from pawfile.documents.wallet.data import wallet_export_rows as rows
+
+    return rows(user)
+
+
 def register() -> None:
+    registry.register_export_section(app=APP, rows=wallet_export_rows)
+    registry.register_pet_panel(
+        app=APP,
+        name="poster",
+        template="documents/_pet_poster_action.html",
+        context=_poster_context,
+        slot="actions",
+        order=45,
+    )
     registry.register_pet_panel(
         app=APP,
         name="report",
@@ -27,4 +61,12 @@ def register() -> None:
         context=_no_context,
         slot="actions",
         order=50,
+    )
+    registry.register_pet_panel(
+        app=APP,
+        name="wallet",
+        template="documents/_pet_wallet_panel.html",
+        context=_wallet_context,
+        slot="main",
+        order=80,
     )
