@@ -41,3 +41,23 @@ class NotificationAdmin(admin.ModelAdmin):
 class ChannelBlockAdmin(admin.ModelAdmin):
     list_display = ("user", "channel", "created_at", "reason")
     search_fields = ("user__email",)
+
+
+from pawfile.notifications.models import Device  # noqa: E402
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    """Push devices, to see and remove; tokens and keys are not shown (credentials)."""
+
+    list_display = ("user", "platform", "label", "created_at", "last_seen_at", "last_ok_at")
+    list_filter = ("platform",)
+    search_fields = ("user__email", "label")
+    fields = ("user", "platform", "label", "created_at", "last_seen_at", "last_ok_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -40,6 +40,12 @@ class CalendarEvent:
     url: str = ""
     rrule: dict[str, Any] | None = None
     alarms: tuple[dt.timedelta, ...] = field(default_factory=tuple)
+    # Occurrences of ``rrule`` left out (``exdates``, in the zone of ``start``) and added
+    # (``rdates``, any aware instants): a skipped occurrence, a snoozed one moved.
+    exdates: tuple[dt.datetime, ...] = field(default_factory=tuple)
+    rdates: tuple[dt.datetime, ...] = field(default_factory=tuple)
+    # The pet it is about (``None``: the household as a whole), for the per-pet feed.
+    pet_id: int | None = None
 
 
 Source = Callable[[User, dt.date], Iterable[CalendarEvent]]
@@ -89,8 +95,11 @@ def calendar_user(*, token: str) -> User | None:
 # --- The feed ----------------------------------------------------------------------------------
 
 
-def calendar_render(*, user: User, today: dt.date | None = None) -> bytes:
-    """The ``.ics`` of every registered source for ``user``, in their language."""
+def calendar_render(
+    *, user: User, today: dt.date | None = None, pet_id: int | None = None
+) -> bytes:
+    """The ``.ics`` of every registered source for ``user``, in their language; with
+    ``pet_id``, only the events about that pet (the per-pet feed, ``?pet=<id>``)."""
     from icalendar import Alarm, Calendar, Event
 
     today = today or user_today(user)
@@ -102,6 +111,8 @@ def calendar_render(*, user: User, today: dt.date | None = None) -> bytes:
     stamp = timezone.now().replace(microsecond=0, second=0, minute=0)
     with override(user.locale or None):
         events = [e for source in _SOURCES.values() for e in source(user, today)]
+    if pet_id is not None:
+        events = [e for e in events if e.pet_id == pet_id]
     for item in sorted(events, key=lambda e: e.uid):
         event = Event()
         event.add("uid", item.uid)
@@ -118,6 +129,10 @@ def calendar_render(*, user: User, today: dt.date | None = None) -> bytes:
             event.add("url", item.url)
         if item.rrule:
             event.add("rrule", item.rrule)
+        if item.exdates:
+            event.add("exdate", list(item.exdates))
+        if item.rdates:
+            event.add("rdate", list(item.rdates))
         for before in item.alarms:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
@@ -125,6 +140,7 @@ def calendar_render(*, user: User, today: dt.date | None = None) -> bytes:
             alarm.add("trigger", -before)
             event.add_component(alarm)
         calendar.add_component(event)
+    calendar.add_missing_timezones()  # a VTIMEZONE for each TZID used (reminders' zones)
     return bytes(calendar.to_ical())
 
 
@@ -158,6 +174,7 @@ def health_due_events(user: User, today: dt.date) -> list[CalendarEvent]:
                     summary=text % {"pet": pets[pet_id].name, "vaccine": record.name},
                     start=record.next_due,
                     url=f"{settings.PAWFILE_BASE_URL}/pets/{pet_id}/",
+                    pet_id=pet_id,
                 )
             )
     return events

@@ -10,6 +10,8 @@ class DeliveryStatus(models.TextChoices):
     HELD = "held", _("Held")  # quiet hours or the daily digest: released at ``release_at``
     QUEUED = "queued", _("Queued")  # an outbox row exists for it
     SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")  # a phone provider's status callback
+    READ = "read", _("Read")  # WhatsApp's read receipt
     FAILED = "failed", _("Failed")
 
 
@@ -19,6 +21,7 @@ class Kind(models.TextChoices):
 
     REMINDER = "reminder", _("Reminders")
     PET_UPDATE = "pet_update", _("Pet updates")
+    LOST_PET = "lost_pet", _("Reports about a lost pet")
     HOUSEHOLD = "household", _("Household changes")
     SYSTEM = "system", _("Account and delivery notices")
     OTHER = "other", _("Everything else")

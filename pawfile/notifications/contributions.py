@@ -81,5 +81,16 @@ def register() -> None:
     from pawfile.notifications import calendar
 
     calendar.register()  # health's due dates in the calendar feed
+    from pawfile.notifications import devices
+
+    devices.register()  # push devices: export, deletion, removed on sign-out
+    from pawfile.notifications import updates
+    from pawfile.notifications.channels import apprise
+
+    updates.register()  # pet updates: the pet page's button, export, deletion
+    apprise.register()  # Apprise targets: export (masked), deletion
+    from pawfile.notifications import phone
+
+    phone.register()  # WhatsApp and SMS numbers: export, deletion
     registry.register_export_section(app=APP, rows=export_rows)
     registry.register_deletion(app=APP, account=account_clear)

@@ -198,3 +198,225 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of user {self.user_id}"
+
+
+class Device(models.Model):
+    """Where push notifications reach a person: a browser's web push subscription
+    (``endpoint`` in ``token`` with its ``p256dh`` and ``auth`` keys) or a mobile app's FCM
+    registration token (platform ios, android, or web through Firebase's own SDK).
+
+    A token belongs to one person at a time (unique): registering it again moves it to
+    whoever registered it last. ``session_hash`` is the SHA-256 of the session (browser, or
+    the API token's session) it was registered in, so signing out of that session removes
+    it. ``last_seen_at`` moves when the app or browser registers again; a device not seen
+    for ``PAWFILE_DEVICE_INACTIVE_DAYS`` is removed. See ``notifications/devices.py``.
+    """
+
+    class Platform(models.TextChoices):
+        WEB = "web", _("Web browser")
+        IOS = "ios", _("iPhone or iPad")
+        ANDROID = "android", _("Android")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_devices"
+    )
+    platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
+    token = models.CharField(_("token or endpoint"), max_length=1024, unique=True)
+    p256dh = models.CharField(_("browser public key"), max_length=200, blank=True)
+    auth = models.CharField(_("browser auth secret"), max_length=100, blank=True)
+    label = models.CharField(_("name"), max_length=120, blank=True)
+    session_hash = models.CharField(_("session"), max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
+    last_ok_at = models.DateTimeField(_("last delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("push device")
+        verbose_name_plural = _("push devices")
+        indexes = [models.Index(fields=["user", "platform"], name="device_user_platform")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} device {self.pk}"
+
+    @property
+    def is_webpush(self) -> bool:
+        """A browser subscription delivered with VAPID web push (it has the browser's keys);
+        any other device is an FCM registration token."""
+        return bool(self.p256dh)
+
+
+# --- Apprise targets, pet updates and mutes (channels/apprise.py, updates.py) ---------------
+
+from pawfile.lib.crypto import EncryptedTextField  # noqa: E402
+
+
+class AppriseTarget(models.Model):
+    """One Apprise URL (``ntfy://``, ``tgram://``, ``json://``...) a person added as a
+    channel. The URL holds their tokens, so it is stored encrypted; ``masked`` (scheme and
+    host only, or just the scheme when the host part is itself a secret) is what pages and
+    exports show."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="apprise_targets"
+    )
+    url = EncryptedTextField(_("Apprise URL"))
+    masked = models.CharField(_("address"), max_length=300)
+    label = models.CharField(_("name"), max_length=80, blank=True)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+    last_sent_at = models.DateTimeField(_("last sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Apprise target")
+        verbose_name_plural = _("Apprise targets")
+        indexes = [models.Index(fields=["user", "id"], name="apprise_target_user")]
+
+    def __str__(self) -> str:
+        return self.masked
+
+
+class PetUpdate(models.Model):
+    """A household member's news about a pet (a photo and a short text) sent to the other
+    members. ``recipients`` are the people it was delivered to (members who had not muted
+    the sender); ``drafted`` says who wrote the text: the AI provider, the template, or the
+    sender alone."""
+
+    class Drafted(models.TextChoices):
+        SENDER = "sender", _("Written by the sender")
+        AI = "ai", _("Drafted by the AI provider")
+        TEMPLATE = "template", _("Drafted from the template")
+
+    pet = models.ForeignKey("pets.Pet", on_delete=models.CASCADE, related_name="updates")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="pet_updates_sent",
+        verbose_name=_("from"),
+    )
+    title = models.CharField(_("title"), max_length=60)
+    body = models.CharField(_("text"), max_length=300)
+    photo = models.ForeignKey(
+        "pets.Photo", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    drafted = models.CharField(
+        _("drafted"), max_length=10, choices=Drafted.choices, default=Drafted.SENDER
+    )
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="pet_updates_received", blank=True
+    )
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pet update")
+        verbose_name_plural = _("pet updates")
+        indexes = [models.Index(fields=["pet", "-id"], name="pet_update_pet")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Mute(models.Model):
+    """``user`` does not want pet updates from ``sender`` (until they unmute)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="update_mutes"
+    )
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("muted sender")
+        verbose_name_plural = _("muted senders")
+        constraints = [models.UniqueConstraint(fields=["user", "sender"], name="update_mute")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} mutes {self.sender_id}"
+
+
+class PhoneChannelKind(models.TextChoices):
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    SMS = "sms", _("SMS")
+
+
+class PhoneChannel(models.Model):
+    """A phone number a person gave for one channel (WhatsApp or SMS), see ``phone.py``.
+
+    It reaches them once ``verified_at`` is set (they typed the 6-digit code sent to it) and
+    while ``opted_in``. The pending code is kept only as an HMAC (``code_hash``), valid until
+    ``code_expires_at`` for ``CODE_TRIES`` wrong guesses. A verified number belongs to one
+    person per channel (a partial unique index), so an inbound WhatsApp message names one
+    user. ``month``/``month_count`` count the messages sent in a calendar month (UTC; the SMS
+    limit); ``last_inbound_at`` opens WhatsApp's 24-hour window for free text.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone_channels"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=PhoneChannelKind.choices)
+    phone = models.CharField(_("phone number"), max_length=20)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    opted_in = models.BooleanField(_("send me notifications here"), default=False)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_tries = models.PositiveSmallIntegerField(default=0)
+    month = models.DateField(null=True, blank=True)
+    month_count = models.PositiveIntegerField(default=0)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("phone channel")
+        verbose_name_plural = _("phone channels")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel"], name="phone_channel_user"),
+            models.UniqueConstraint(
+                fields=["channel", "phone"],
+                condition=Q(verified_at__isnull=False),
+                name="phone_channel_verified",
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "phone"], name="phone_channel_phone")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.phone}"
+
+
+class ProviderMessage(models.Model):
+    """A message a phone provider took (its id: a WhatsApp ``wamid``, a Twilio ``SM...``
+    sid): the status callbacks find the delivery (if any) and the phone channel by it."""
+
+    provider = models.CharField(max_length=10)
+    provider_id = models.CharField(max_length=200)
+    phone_channel = models.ForeignKey(
+        PhoneChannel, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_id"], name="provider_message")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.provider_id}"
+
+
+class WebhookReceipt(models.Model):
+    """An inbound event already acted on (a WhatsApp message id): a duplicate delivery of
+    the webhook finds its row and has no second effect. Purged after ``RECEIPT_DAYS``."""
+
+    provider = models.CharField(max_length=10)
+    event_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_receipt")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id}"

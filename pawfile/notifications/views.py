@@ -205,11 +205,16 @@ def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """``/cal/<token>.ics``: the person's calendar, no sign-in (the token is the secret);
-    ``ETag`` and 304 for ``If-None-Match``. An unknown token is 404."""
+    ``ETag`` and 304 for ``If-None-Match``. An unknown token is 404. ``?pet=<id>`` keeps
+    the events about that pet only (a pet the person cannot see gives an empty calendar)."""
     owner = calendar.calendar_user(token=token)
     if owner is None:
         return HttpResponse(status=404)
-    body = calendar.calendar_render(user=owner)
+    pet = request.GET.get("pet", "")
+    if pet and not (pet.isascii() and pet.isdigit() and 0 < int(pet) < 2**63):
+        message = _("The pet filter (?pet=) must be a pet's number.")
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    body = calendar.calendar_render(user=owner, pet_id=int(pet) if pet else None)
     etag = calendar.calendar_etag(body)
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)

@@ -12,3 +12,9 @@ class RemindersConfig(AppConfig):
 
         # export, deletion, the pet page's panel (lib.registry); the health records' hook
         contributions.register()
+        from pawfile.reminders import calendar
+
+        calendar.register()  # reminders in the calendar feed (notifications.calendar)
+        from pawfile.reminders import whatsapp_actions
+
+        whatsapp_actions.register()  # the Done / Snooze 1 h buttons (notifications.actions)

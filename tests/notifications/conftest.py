@@ -22,3 +22,9 @@ def smtp(settings: Any) -> Iterator[ScriptedMailServer]:
     finally:
         server.release()
         server.stop()
+
+
+# The browser fixtures of ``tests/e2e`` (the phone page's browser test), and the WhatsApp
+# (Graph API) and Twilio fakes as fixtures ``graph`` and ``twilio``.
+from tests.e2e.conftest import browser, chromium_executable, page, site_url  # noqa: E402, F401
+from tests.notifications.phonefakes import graph, twilio  # noqa: E402, F401

@@ -12,6 +12,11 @@ from pawfile.outbox.handlers import register_handler
 CHANNEL_MODULES = (
     "pawfile.notifications.channels.inapp",
     "pawfile.notifications.channels.email",
+    "pawfile.notifications.channels.webpush",
+    "pawfile.notifications.channels.fcm",
+    "pawfile.notifications.channels.apprise",
+    "pawfile.notifications.channels.whatsapp",
+    "pawfile.notifications.channels.sms",
 )
 
 INAPP = "inapp"

@@ -1,0 +1,364 @@
+"""Phone numbers for the WhatsApp and SMS channels: verification, opt-in, monthly counts.
+
+Verification: ``phone_code_send`` checks the number (E.164, through ``phonenumbers``), keeps
+a new 6-digit code as an HMAC only, valid ``CODE_TTL`` for ``CODE_TRIES`` wrong guesses, and
+queues the code to the number over the channel being verified (outbox kind
+``<channel>.code``: nothing is sent from the request; the code travels in the payload
+encrypted with ``PAWFILE_FIELD_KEYS`` and is dropped from it once sent). Sends are limited
+per person (``PHONE_CODE_RATELIMIT``). ``phone_code_check`` compares in constant time; the
+right code verifies the number and opts the person in. A verified number belongs to one
+person per channel.
+
+A channel reaches a person (``reaches``) when their number on it is verified and opted in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pawfile.accounts.models import User
+from pawfile.lib.crypto import secret_decrypt, secret_encrypt
+from pawfile.lib.errors import Conflict, Invalid, NotFound, TooMany
+from pawfile.lib.ratelimit import Rule, ratelimit_hit
+from pawfile.notifications.choices import DeliveryStatus, Kind
+from pawfile.notifications.models import (
+    ChannelBlock,
+    Delivery,
+    Notification,
+    PhoneChannel,
+    PhoneChannelKind,
+)
+from pawfile.outbox.services import outbox_enqueue
+
+CODE_TTL = dt.timedelta(minutes=10)
+CODE_TRIES = 5
+CODE_DIGITS = 6
+
+
+def channel_enabled(channel: str) -> bool:
+    """Whether the instance has ``channel`` (``whatsapp`` or ``sms``) switched on."""
+    if channel == PhoneChannelKind.WHATSAPP:
+        return bool(settings.WHATSAPP_ENABLED)
+    if channel == PhoneChannelKind.SMS:
+        return bool(settings.SMS_ENABLED)
+    return False
+
+
+def channels_offered() -> list[str]:
+    return [c for c in PhoneChannelKind.values if channel_enabled(c)]
+
+
+def phone_normalise(text: str) -> str:
+    """``text`` as an E.164 number (``+34600111222``); ``Invalid`` about ``phone`` if it is
+    not a possible, valid number written with its country code."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise Invalid(_("Enter your phone number."), field="phone")
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    if not cleaned.startswith("+"):
+        raise Invalid(
+            _("Write the number with its country code, starting with + (e.g. +34 600 111 222)."),
+            field="phone",
+        )
+    try:
+        number = phonenumbers.parse(cleaned, None)
+    except phonenumbers.NumberParseException:
+        raise Invalid(_("This is not a phone number."), field="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise Invalid(_("This phone number does not exist."), field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    """The number as people write it internationally (``+34 600 11 12 22``)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _code_hash(channel: PhoneChannel, code: str) -> str:
+    message = f"phone-code:{channel.pk}:{channel.phone}:{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _check_enabled(channel: str) -> None:
+    if not channel_enabled(channel):
+        raise NotFound(_("This channel is not available on this site."))
+
+
+# --- Verification ------------------------------------------------------------------------------
+
+
+def phone_code_send(
+    *, user: User, channel: str, phone: str, now: dt.datetime | None = None
+) -> PhoneChannel:
+    """Start (or restart) verifying ``phone`` for ``user`` on ``channel`` and queue the code.
+
+    A new number replaces the old one (which stops receiving at once). ``Invalid`` for a
+    bad number, ``TooMany`` past the send limit, ``NotFound`` for a channel that
+    is off."""
+    _check_enabled(channel)
+    number = phone_normalise(phone)
+    decision = ratelimit_hit("phone-code", str(user.pk), Rule.parse(settings.PHONE_CODE_RATELIMIT))
+    if not decision.allowed:
+        minutes = max(-(-decision.reset // 60), 1)
+        raise TooMany(
+            _("Too many codes asked for. Try again in %(minutes)d minutes.") % {"minutes": minutes},
+            field="phone",
+        )
+    now = now or timezone.now()
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    with transaction.atomic():
+        row, _created = PhoneChannel.objects.select_for_update().get_or_create(
+            user=user, channel=channel, defaults={"phone": number}
+        )
+        if row.phone != number:
+            row.phone, row.verified_at, row.opted_in = number, None, False
+        row.code_hash = _code_hash(row, code)
+        row.code_expires_at = now + CODE_TTL
+        row.code_tries = 0
+        row.save()
+        outbox_enqueue(
+            kind=f"{channel}.code",
+            key=f"phone-code:{row.pk}:{secrets.token_hex(8)}",
+            payload={"phone_channel": row.pk, "phone": number, "code": secret_encrypt(code)},
+            sensitive=True,
+        )
+    return row
+
+
+def code_from_payload(payload: dict[str, Any]) -> str:
+    """The code an outbox ``<channel>.code`` message carries (decrypted)."""
+    return secret_decrypt(str(payload["code"]), what="a phone verification code")
+
+
+def phone_code_check(
+    *, user: User, channel: str, code: str, now: dt.datetime | None = None
+) -> PhoneChannel:
+    """Verify ``user``'s pending number on ``channel`` with ``code``; on success the number
+    is verified, opted in, and a block of the channel (an earlier bad number) lifted.
+
+    ``Invalid`` about ``code`` for a wrong code (the wrong try is counted and kept), an
+    expired one, or after ``CODE_TRIES`` wrong ones; ``NotFound`` when no code was asked
+    for; ``Conflict`` when another account has verified the same number meanwhile."""
+    _check_enabled(channel)
+    now = now or timezone.now()
+    typed = "".join(ch for ch in (code or "") if ch.isdigit())
+    refusal: Invalid | None = None
+    with transaction.atomic():
+        row = PhoneChannel.objects.select_for_update().filter(user=user, channel=channel).first()
+        if row is None or not row.code_hash:
+            raise NotFound(_("Ask for a code first."))
+        if row.code_expires_at is None or row.code_expires_at <= now:
+            raise Invalid(_("This code has expired. Ask for a new one."), field="code")
+        if row.code_tries >= CODE_TRIES:
+            raise Invalid(_("Too many wrong codes. Ask for a new one."), field="code")
+        if len(typed) != CODE_DIGITS or not hmac.compare_digest(
+            _code_hash(row, typed), row.code_hash
+        ):
+            # Counted in this transaction, which commits: the refusal is raised after it.
+            PhoneChannel.objects.filter(pk=row.pk).update(code_tries=F("code_tries") + 1)
+            left = CODE_TRIES - row.code_tries - 1
+            if left <= 0:
+                message = _("Too many wrong codes. Ask for a new one.")
+            else:
+                message = _("That code is not right. %(left)d tries left.") % {"left": left}
+            refusal = Invalid(message, field="code")
+        else:
+            row.verified_at, row.opted_in = now, True
+            row.code_hash, row.code_expires_at, row.code_tries = "", None, 0
+            try:
+                with transaction.atomic():
+                    row.save()
+            except IntegrityError:
+                raise Conflict(
+                    _("This number is already verified by another account."), field="phone"
+                ) from None
+            ChannelBlock.objects.filter(user=user, channel=channel).delete()
+    if refusal is not None:
+        raise refusal
+    return row
+
+
+def phone_opt(*, user: User, channel: str, opted_in: bool) -> PhoneChannel:
+    """Turn a verified number's notifications on or off (on again lifts a block)."""
+    row = PhoneChannel.objects.filter(user=user, channel=channel, verified_at__isnull=False).first()
+    if row is None:
+        raise NotFound(_("Verify a number first."))
+    with transaction.atomic():
+        row.opted_in = opted_in
+        row.save(update_fields=["opted_in"])
+        if opted_in:
+            ChannelBlock.objects.filter(user=user, channel=channel).delete()
+    return row
+
+
+def phone_remove(*, user: User, channel: str) -> None:
+    """Forget ``user``'s number on ``channel`` (``NotFound`` if there is none)."""
+    deleted, _rows = PhoneChannel.objects.filter(user=user, channel=channel).delete()
+    if not deleted:
+        raise NotFound(_("No number to remove."))
+
+
+# --- Reading -----------------------------------------------------------------------------------
+
+
+def phone_channels_of(user: User) -> dict[str, PhoneChannel]:
+    """``user``'s numbers, by channel."""
+    return {row.channel: row for row in PhoneChannel.objects.filter(user=user)}
+
+
+def reaching(user: Any, channel: str) -> PhoneChannel | None:
+    """The verified, opted-in number of ``user`` on ``channel``, or ``None``."""
+    if not getattr(user, "pk", None):
+        return None
+    return PhoneChannel.objects.filter(
+        user_id=user.pk, channel=channel, verified_at__isnull=False, opted_in=True
+    ).first()
+
+
+def sender_channel(channel: str, e164: str) -> PhoneChannel | None:
+    """The verified number ``e164`` on ``channel`` (an inbound message's sender), or
+    ``None`` (unknown or unverified numbers are ignored)."""
+    return (
+        PhoneChannel.objects.select_related("user")
+        .filter(channel=channel, phone=e164, verified_at__isnull=False, user__is_active=True)
+        .first()
+    )
+
+
+@dataclass
+class Batch:
+    recipient: User | None
+    notifications: list[Notification]
+    delivery_ids: list[int]
+
+
+def batch(*, delivery_ids: list[int], channel: str) -> Batch:
+    """The recipient and the notifications of these deliveries that should still go: not
+    sent yet, the notification exists, the channel is not blocked and the kind not turned
+    off (as ``selectors.email_batch``)."""
+    from pawfile.notifications.selectors import preferences_off
+
+    rows = list(
+        Delivery.objects.filter(pk__in=delivery_ids, channel=channel)
+        .exclude(status__in=[DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ])
+        .select_related("notification__recipient")
+        .order_by("notification_id")
+    )
+    if not rows:
+        return Batch(None, [], [])
+    recipient = rows[0].notification.recipient
+    if not recipient.is_active:
+        return Batch(None, [], [])
+    if ChannelBlock.objects.filter(user=recipient, channel=channel).exists():
+        return Batch(recipient, [], [])
+    off = {k for k, c in preferences_off(user=recipient) if c == channel}
+    keep = [
+        row
+        for row in rows
+        if (row.notification.kind if row.notification.kind in Kind.values else Kind.OTHER)
+        not in off
+    ]
+    return Batch(recipient, [row.notification for row in keep], [row.pk for row in keep])
+
+
+def month_start(now: dt.datetime) -> dt.date:
+    return now.astimezone(dt.UTC).date().replace(day=1)
+
+
+def month_used(row: PhoneChannel, *, now: dt.datetime) -> int:
+    """Messages sent to ``row`` this calendar month (UTC)."""
+    return row.month_count if row.month == month_start(now) else 0
+
+
+def month_count(row: PhoneChannel, *, now: dt.datetime) -> None:
+    """Count one message sent to ``row`` this month (a new month starts at one)."""
+    month = month_start(now)
+    with transaction.atomic():
+        if not PhoneChannel.objects.filter(pk=row.pk, month=month).update(
+            month_count=F("month_count") + 1
+        ):
+            PhoneChannel.objects.filter(pk=row.pk).update(month=month, month_count=1)
+
+
+def code_undeliverable(row: PhoneChannel, *, reason: str) -> None:
+    """The provider refused the number a code was sent to: say so in the person's inbox
+    (once per number), so they can correct it."""
+    from django.urls import reverse
+    from django.utils.translation import override
+
+    from pawfile.notifications import services
+
+    with override(row.user.locale or None):
+        title = _("We could not send a code to %(phone)s") % {"phone": phone_display(row.phone)}
+        body = _("Check the number and its country code, then ask for a new code.")
+    services.notification_send(
+        recipient=row.user, kind=Kind.SYSTEM, title=title, body=body,
+        link=reverse("phone_settings"), event_key=f"phone-undeliverable:{row.pk}:{row.phone}",
+        channels=["inapp"],
+    )  # fmt: skip
+
+
+# --- Export and deletion (lib.registry) ---------------------------------------------------------
+
+
+def export_rows(user: Any) -> Any:
+    """``phone_channels``: each number with its channel, verification, opt-in and this
+    month's count (never a pending code)."""
+    from pawfile.lib.registry import ExportSection
+
+    rows = [
+        {
+            "channel": row.channel,
+            "phone": row.phone,
+            "verified_at": row.verified_at,
+            "opted_in": row.opted_in,
+            "month": row.month,
+            "month_count": row.month_count,
+            "last_inbound_at": row.last_inbound_at,
+            "created_at": row.created_at,
+        }
+        for row in PhoneChannel.objects.filter(user=user).order_by("channel")
+    ]
+    return ExportSection(rows={"phone_channels": rows})
+
+
+def account_clear(user: Any) -> list[str]:
+    """Forget ``user``'s numbers (and which provider messages went to them). No files."""
+    PhoneChannel.objects.filter(user=user).delete()
+    return []
+
+
+def register() -> None:
+    from pawfile.lib import registry
+
+    registry.register_export_section(app="notifications.phone", rows=export_rows)
+    registry.register_deletion(app="notifications.phone", account=account_clear)
+
+
+RECEIPT_DAYS = 14
+
+
+def receipts_purge(*, now: dt.datetime | None = None) -> int:
+    """Delete webhook receipts older than ``RECEIPT_DAYS``; returns how many."""
+    from pawfile.notifications.models import WebhookReceipt
+
+    cutoff = (now or timezone.now()) - dt.timedelta(days=RECEIPT_DAYS)
+    deleted, _rows = WebhookReceipt.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

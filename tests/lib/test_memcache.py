@@ -1,0 +1,68 @@
+"""``lib/memcache.BoundedMemoryCache``: the embedded cache's memory has a bound in bytes."""
+
+from __future__ import annotations
+
+import uuid
+
+from pawfile.lib.memcache import BoundedMemoryCache
+
+MB = 1024 * 1024
+
+
+def cache(max_bytes: int = 4 * MB, max_entries: int = 1000) -> BoundedMemoryCache:
+    return BoundedMemoryCache(
+        "test-" + uuid.uuid4().hex,
+        {"OPTIONS": {"MAX_BYTES": max_bytes, "MAX_ENTRIES": max_entries}},
+    )
+
+
+def test_twenty_one_megabyte_reports_keep_within_four_megabytes() -> None:
+    store = cache()
+    for n in range(20):
+        store.set(f"report-{n}", b"%" * (MB - 4096))
+    assert store.bytes_used <= 4 * MB
+    kept = [n for n in range(20) if store.get(f"report-{n}") is not None]
+    assert kept == [16, 17, 18, 19]  # the most recent; the oldest were evicted first
+
+
+def test_a_value_read_recently_is_kept_over_an_older_one() -> None:
+    store = cache()
+    for n in range(4):
+        store.set(f"r{n}", b"x" * (MB - 4096))
+    assert store.get("r0") is not None  # r0 is now the most recently used
+    store.set("r4", b"x" * (MB - 4096))
+    assert store.get("r0") is not None
+    assert store.get("r1") is None
+
+
+def test_a_value_over_a_quarter_of_the_bound_is_not_stored() -> None:
+    store = cache()
+    store.set("small", "kept")
+    store.set("huge", b"x" * (2 * MB))
+    assert store.get("huge") is None
+    assert store.get("small") == "kept"
+
+
+def test_replacing_deleting_and_clearing_keep_the_count_true() -> None:
+    store = cache()
+    store.set("a", b"x" * 1000)
+    first = store.bytes_used
+    store.set("a", b"x" * 100_000)
+    assert store.bytes_used - first > 98_000
+    store.delete("a")
+    assert store.bytes_used == 0
+    store.set("n", 1)
+    assert store.incr("n", 41) == 42
+    assert store.get("n") == 42
+    assert store.bytes_used > 0
+    store.clear()
+    assert store.bytes_used == 0 and store.get("n") is None
+
+
+def test_the_entry_bound_still_holds() -> None:
+    store = cache(max_entries=10)
+    for n in range(30):
+        store.set(f"k{n}", n)
+    assert len(store._cache) <= 10
+    assert store.bytes_used == sum(store._sizes.values())
+    assert set(store._sizes) == set(store._cache)
