@@ -86,6 +86,9 @@ def scaleout_services(postgres_url: str, redis_url: str) -> Iterator[dict[str, s
             "REDIS_URL": redis_url,
             "PAWFILE_CACHE_PREFIX": name,
             "PAWFILE_QUEUE_NAME": name,
+            # one machine, one data dir: `pawfile web` on PostgreSQL with local files is
+            # refused unless allowed (pawfile/cli.py)
+            "PAWFILE_ALLOW_UNSHARED": "1",
         }
     finally:
         with contextlib.suppress(ServiceError), _admin_connection(postgres_url) as admin:

@@ -15,6 +15,12 @@ process groups) and the temporary folder are removed on exit, including on Ctrl-
 ``DATABASE_URL`` and ``REDIS_URL`` are dropped from the environment so a benchmark never
 migrates or loads a real database; the embedded mode (SQLite, in-memory cache) is measured.
 
+``--public-page`` adds a lost pet's public page ``/p/{slug}`` (anonymous; its data made by
+``--seed-public-page`` in a subprocess): the row ``pawfile`` is the cached body (every request
+after the first is a cache hit), and a second run of the real server with
+``PAWFILE_PUBLIC_PAGE_CACHE=off`` gives the row ``uncached`` (the page rendered every time).
+Targets: ≥ 3,000 req/s per server core cached, ≥ 800 uncached.
+
 ``--pet-page`` adds the signed-in pet page: a household with a well-filled pet and a session
 of its owner are made first (``bench/petpage.py --seed``), and its row is loaded with the
 owner's session cookie (``bench/petpage.py`` measures it in both modes, per server core).
@@ -329,6 +335,72 @@ def pet_page_seed(env: dict[str, str], cwd: Path) -> str:
     return path
 
 
+def public_page_seed(env: dict[str, str], cwd: Path) -> str:
+    """Make a lost pet with everything public (``--seed-public-page``); its page's path."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--seed-public-page"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"making the public page's data failed:\n{done.stderr[-3000:]}")
+    path = str(json.loads(done.stdout.strip().splitlines()[-1])["path"])
+    REQUEST_HEADERS[path] = {"Accept-Language": "en"}
+    return path
+
+
+def public_page_data() -> dict[str, str]:
+    """In the seeding subprocess: a household, a pet with a photo, records and a public
+    contact, every switch on, lost. ``{"path": "/p/<slug>"}``."""
+    import io
+
+    import django
+
+    django.setup()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+    from PIL import Image
+
+    from pawfile.accounts.models import Household
+    from pawfile.accounts.services import user_create
+    from pawfile.health.services import record_create
+    from pawfile.lostpet import services as lostpet
+    from pawfile.pets import photos
+    from pawfile.pets.services import contact_create, pet_create
+
+    user = user_create(email="public-bench@example.org", password="bench-pass-Pawfile-2")  # noqa: S106
+    household = Household.objects.get(memberships__user=user)
+    today = timezone.localdate()
+    pet = pet_create(
+        actor=user, household=household, name="Luna", species="dog", breed="Border Collie",
+        sex="female", birth_date=today.replace(year=today.year - 4), allergies="Chicken",
+        special_needs="Deaf in one ear",
+    )  # fmt: skip
+    out = io.BytesIO()
+    Image.new("RGB", (640, 640), (40, 120, 110)).save(out, "JPEG")
+    upload = SimpleUploadedFile("luna.jpg", out.getvalue(), content_type="image/jpeg")
+    photos.photo_add(actor=user, pet=pet, upload=upload)
+    record_create(actor=user, pet=pet, kind="medication", name="Apoquel", date=today, dose="16 mg")
+    record_create(actor=user, pet=pet, kind="allergy", name="Penicillin", date=today)
+    contact_create(
+        actor=user, household=household, pet_ids=[pet.pk], name="Alex", phone="+34 600 111 222",
+        whatsapp=True, email="alex@example.org", show_on_public_page=True,
+    )  # fmt: skip
+    lostpet.profile_update(
+        actor=user, pet=pet, **{name: True for name in lostpet.VISIBILITY_FIELDS},
+        contact_mode="shown", public_message="Friendly, give her water.",
+    )  # fmt: skip
+    profile = lostpet.lost_mark(
+        actor=user, pet=pet, last_seen_place="Retiro park", reward="200 EUR",
+        last_seen_at=timezone.now(),
+    )  # fmt: skip
+    return {"path": f"/p/{profile.slug}"}
+
+
 def run(args: argparse.Namespace) -> list[Result]:
     work = Path(tempfile.mkdtemp(prefix="pawfile-bench-"))
     try:
@@ -339,6 +411,9 @@ def run(args: argparse.Namespace) -> list[Result]:
         migrate(env, work)
         if args.pet_page:
             args.endpoint = [*args.endpoint, pet_page_seed(env, work)]
+        public_path = public_page_seed(env, work) if args.public_page else ""
+        if public_path:
+            args.endpoint = [*args.endpoint, public_path]
         use_cli = not args.granian and pawfile_web_available(env)
         results: list[Result] = []
 
@@ -351,6 +426,18 @@ def run(args: argparse.Namespace) -> list[Result]:
             for path in args.endpoint:
                 recorded[path] = record(port, path)
             results += measure(args, port, "pawfile")
+
+        if public_path:  # the same page with its cache switched off: rendered every time
+            port = free_port()
+            command = real_server_command(port, args.server_threads, use_cli)
+            uncached_env = {**env, "PAWFILE_PUBLIC_PAGE_CACHE": "off"}
+            with server(command, uncached_env, work, work / "uncached.log"):
+                wait_ready(port, "/health", work / "uncached.log")
+                endpoints, args.endpoint = args.endpoint, [public_path]
+                try:
+                    results += measure(args, port, "uncached")
+                finally:
+                    args.endpoint = endpoints
 
         # The bare app gets a folder of its own on PYTHONPATH, with nothing else in it.
         app_dir = work / "bare"
@@ -395,7 +482,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pet-page", action="store_true", help="also the signed-in pet page (its own data)"
     )
+    parser.add_argument(
+        "--public-page",
+        action="store_true",
+        help="also a lost pet's public page /p/{slug}, cached and uncached (its own data)",
+    )
+    parser.add_argument("--seed-public-page", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.seed_public_page:  # the subprocess that makes the public page's data
+        print(json.dumps(public_page_data()))
+        return 0
     args.endpoint = args.endpoint or ["/health", "/"]
     if not shutil.which("wrk"):
         print(WRK_MISSING, file=sys.stderr)

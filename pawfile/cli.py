@@ -114,12 +114,14 @@ def _wsgi_app(target: str) -> Any:
     granian's worker waits for its stop in a lock wait a signal may not interrupt. Once the
     stop is known, responses close their connection (``wsgi_closing_when_stopping``), so the
     worker drains. ``target`` is the ``module:attribute`` path granian was given."""
+    from pawfile.lib.malloc import malloc_tune
     from pawfile.lib.stopsignal import (
         exit_now_when_stopped,
         stop_signal_relay_start,
         wsgi_closing_when_stopping,
     )
 
+    malloc_tune()  # the worker is a process of its own (lib/malloc)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_signal_relay_start()
     module, _, name = target.partition(":")  # loaded by its path, as granian would
@@ -254,6 +256,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     threads = args.threads or settings.PAWFILE_WEB_THREADS
     if _stop_requested:
         return 0
+    if not _unshared_allowed(workers):
+        return 2
     _workers_warn()
     with _shared_metrics(workers):
         _granian(bind, workers=workers, threads=threads).serve(target_loader=_wsgi_app)
@@ -355,6 +359,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unshared_allowed(workers: int) -> bool:
+    """Whether ``pawfile web`` may start: not when its processes, or the nodes of a scale-out
+    site, would share no cache or no files (``pawfile.ops.checks.unshared_reasons``), unless
+    ``PAWFILE_ALLOW_UNSHARED`` (``--allow-unshared``) says to. The refusal is printed."""
+    from django.conf import settings
+
+    from pawfile.ops.checks import unshared_reasons
+
+    reasons = unshared_reasons(workers)
+    if not reasons or settings.PAWFILE_ALLOW_UNSHARED:
+        return True
+    print(
+        "pawfile web refused to start: scale-out needs REDIS_URL and shared file storage "
+        "(PAWFILE_STORAGE=s3 with S3_BUCKET...).\n"
+        + "".join(f"  - {reason}\n" for reason in reasons)
+        + "Set them (docs/operations.md, 'Scale out'); or run one worker on SQLite "
+        "(pawfile serve); or, if this is the only node or every node mounts the same data "
+        "dir, start with --allow-unshared (PAWFILE_ALLOW_UNSHARED=1).",
+        file=sys.stderr,
+        flush=True,
+    )
+    return False
+
+
 def _workers_warn() -> None:
     """Print the deployment warning about several web workers without Redis, if it applies
     (``pawfile.W003``); the server starts anyway."""
@@ -445,6 +473,12 @@ def parser() -> argparse.ArgumentParser:
         help="request threads per worker (default PAWFILE_WEB_THREADS, else twice the CPUs "
         "plus one, at most 8)",
     )
+    web.add_argument(
+        "--allow-unshared",
+        action="store_true",
+        help="start even without Redis or shared file storage where several processes or "
+        "nodes need them (PAWFILE_ALLOW_UNSHARED; check --deploy warns)",
+    )
 
     worker = add("worker", cmd_worker, "Run a task worker for scale-out.")
     worker.add_argument(
@@ -505,6 +539,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pawfile.lib.malloc import malloc_tune
+
+    malloc_tune()  # large blocks go back to the system when freed (lib/malloc)
     args = parser().parse_args(argv)
     if args.command == "version":
         return cmd_version(args)
@@ -514,6 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["PAWFILE_BIND"] = "{}:{}".format(*args.bind)
     if args.command == "web" and args.workers:
         os.environ["PAWFILE_WEB_WORKERS"] = str(args.workers)  # the settings (and checks) see it
+    if getattr(args, "allow_unshared", False):
+        os.environ["PAWFILE_ALLOW_UNSHARED"] = "1"
     from django.core.exceptions import ImproperlyConfigured
 
     running = args.command in {"serve", "web", "worker"}
@@ -521,6 +560,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # from the first moment: a stop during start-up is a stop
         _take_stop_signals(relay=args.command != "worker")
     try:
+        if args.command != "restore":
+            # before the apps load (the task queue opens its file then): a wrong
+            # PAWFILE_DB_KEY is a message, not a traceback (a restore --force may replace an
+            # unreadable database)
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+            from pawfile.lib.sqlcipher import database_open_check
+
+            database_open_check()
         _setup()
         code = int(args.func(args))
     except ImproperlyConfigured as exc:

@@ -21,7 +21,7 @@ from pawfile.accounts.models import Household, Membership, User
 
 PASSWORD = "correct-horse-battery-42"
 
-pytest_plugins = ["tests.smtp"]
+pytest_plugins = ["tests.smtp", "tests.s3"]
 
 
 def make_user(email: str, name: str = "") -> User:

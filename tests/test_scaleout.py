@@ -79,6 +79,9 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, object]]:
         "PAWFILE_LOG_LEVEL": "WARNING",
         "PAWFILE_RATELIMIT_LOGIN": "6/60,6/60",
         "EMAIL_URL": f"smtp://127.0.0.1:{mail.port}",
+        # both nodes on this machine share one data dir (test_storage_s3.py runs the nodes
+        # on a shared bucket instead)
+        "PAWFILE_ALLOW_UNSHARED": "1",
     }
     env.pop("PYTEST_XDIST_WORKER", None)
     processes: list[subprocess.Popen[bytes]] = []

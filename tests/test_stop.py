@@ -72,6 +72,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "PAWFILE_SECRET_KEY": "clean-stop-test-" + "s" * 40,
         "PAWFILE_ADMIN_PASSWORD": PASSWORD,
         "PAWFILE_WORKER_THREADS": "2",
+        # `web --workers 2` without Redis is refused unless allowed (test_refuse_unsafe.py)
+        "PAWFILE_ALLOW_UNSHARED": "1",
     }
     for name in ("PYTEST_XDIST_WORKER", "EMAIL_URL", "DATABASE_URL", "REDIS_URL"):
         env.pop(name, None)

@@ -12,7 +12,13 @@ from pawfile.lib.api import install_error_handlers, rate_limited, ratelimit_sett
 from pawfile.lib.etag import conditional_get
 from pawfile.lib.openapi import OpenApiOnce
 from pawfile.lib.renderer import JSONRenderer
+from pawfile.lostpet.api import router as lostpet_router
+from pawfile.lostpet.sighting_api import router as sightings_router
 from pawfile.notifications.api import router as notifications_router
+from pawfile.notifications.apprise_api import router as apprise_router
+from pawfile.notifications.devices_api import router as devices_router
+from pawfile.notifications.phone_api import router as phone_channels_router
+from pawfile.notifications.updates_api import router as pet_updates_router
 from pawfile.pets.api import router as pets_router
 from pawfile.qr.api import router as qr_router
 from pawfile.reminders.api import router as reminders_router
@@ -47,6 +53,12 @@ api.add_router("/", accounts_router)
 api.add_router("/", pets_router)
 api.add_router("/", health_router)
 api.add_router("/", notifications_router)
+api.add_router("/", pet_updates_router)
+api.add_router("/", apprise_router)
+api.add_router("/", devices_router)
+api.add_router("/", phone_channels_router)
 api.add_router("/", documents_router)
 api.add_router("/", qr_router)
+api.add_router("/", lostpet_router)
+api.add_router("/", sightings_router)
 api.add_router("/", reminders_router)

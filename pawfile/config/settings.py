@@ -281,6 +281,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = None
+# SQLCipher: with PAWFILE_DB_KEY (or _FILE) every SQLite database Pawfile keeps (the site's
+# and the task queue's) is encrypted with that passphrase (pawfile.lib.sqlcipher); a wrong
+# key stops `pawfile` at start with a message. No effect on PostgreSQL.
+PAWFILE_DB_KEY = env.secret("PAWFILE_DB_KEY")
+if PAWFILE_DB_KEY and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "pawfile.lib.sqlcipher"
+    DATABASES["default"]["OPTIONS"]["key"] = PAWFILE_DB_KEY
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, queue ---------------------------------------------------------------------------
@@ -301,9 +308,13 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # In-process, bounded in bytes (cached PDFs, pages), not only in entries.
+            "BACKEND": "pawfile.lib.memcache.BoundedMemoryCache",
             "LOCATION": "pawfile",
-            "OPTIONS": {"MAX_ENTRIES": 20000},
+            "OPTIONS": {
+                "MAX_ENTRIES": 20000,
+                "MAX_BYTES": env.int("PAWFILE_CACHE_MEMORY_MB", 64, minimum=1) * 1024 * 1024,
+            },
         }
     }
 
@@ -325,6 +336,8 @@ else:
         "immediate": HUEY_IMMEDIATE,
         "utc": True,
     }
+    if PAWFILE_DB_KEY:
+        HUEY.update(huey_class="pawfile.lib.sqlcipher.huey.SqlCipherHuey", key=PAWFILE_DB_KEY)
 PAWFILE_WORKER_THREADS = env.int("PAWFILE_WORKER_THREADS", 2, minimum=1)
 # `pawfile web` defaults (its --workers and --threads win)
 PAWFILE_WEB_WORKERS = env.int("PAWFILE_WEB_WORKERS", 1, minimum=1)
@@ -353,6 +366,25 @@ for _network in PAWFILE_QR_ADMIN_ALLOWED_IPS:
             f"PAWFILE_QR_ADMIN_ALLOWED_IPS: {_network!r} is not an address or network"
         ) from None
 PAWFILE_QR_FLUSH_INTERVAL_MS = env.int("PAWFILE_QR_FLUSH_INTERVAL_MS", 1000, minimum=50)
+# QR scans older than this many days are folded into per-code per-day totals (qr.ScanDay)
+# and deleted; claiming a pre-printed tag: limits per user and per client address.
+PAWFILE_SCAN_RETENTION_DAYS = env.int("PAWFILE_SCAN_RETENTION_DAYS", 365, minimum=1)
+PAWFILE_QR_CLAIM_RATELIMIT_USER = env.str("PAWFILE_QR_CLAIM_RATELIMIT_USER", "10/3600")
+PAWFILE_QR_CLAIM_RATELIMIT_IP = env.str("PAWFILE_QR_CLAIM_RATELIMIT_IP", "30/3600")
+# Optional: a MaxMind GeoLite2/GeoIP2 Country or City file; QR scans then get a country.
+PAWFILE_GEOIP_PATH = env.str("PAWFILE_GEOIP_PATH", "")
+# Finder reports on a lost pet's public page: limits per client address and per pet
+# ("count/seconds"), and how many reports of one pet alert its owners at once per clock hour
+# (the rest wait for one summary when the hour ends).
+PAWFILE_SIGHTING_RATELIMIT_IP = env.str("PAWFILE_SIGHTING_RATELIMIT_IP", "5/600")
+PAWFILE_SIGHTING_RATELIMIT_PET = env.str("PAWFILE_SIGHTING_RATELIMIT_PET", "60/3600")
+PAWFILE_SIGHTING_ALERTS_PER_HOUR = env.int("PAWFILE_SIGHTING_ALERTS_PER_HOUR", 10, minimum=1)
+# While a pet is lost, each scan of its tags alerts its owners at once, at most this many
+# per pet per clock hour (the rest wait for the hour's summary, with the finder reports).
+PAWFILE_LOST_SCAN_ALERTS_PER_HOUR = env.int("PAWFILE_LOST_SCAN_ALERTS_PER_HOUR", 5, minimum=1)
+# The public page's rendered body is kept in the cache (lostpet/cache.py); "off" renders it on
+# every request (bench/web.py --public-page measures both).
+PAWFILE_PUBLIC_PAGE_CACHE = env.bool("PAWFILE_PUBLIC_PAGE_CACHE", True)
 
 # With Redis, sessions are read from the shared cache and written through to the database:
 # every request and every JWT check (stateful validation reads the session) skips a query.
@@ -488,6 +520,101 @@ if NOTIFY_DIGEST_HOUR > 23:
 # by every process (Redis); with the in-process cache it reads the database.
 NOTIFY_REVISION_CACHE = bool(REDIS_URL)
 
+# Apprise (notifications/channels/apprise.py): people add their own Apprise URLs (ntfy,
+# Telegram, Matrix, Discord...) as a channel. Targets on private addresses are refused
+# unless APPRISE_ALLOW_PRIVATE; APPRISE_TIMEOUT (seconds) bounds connecting and each read.
+APPRISE_ENABLED = env.bool("APPRISE_ENABLED", True)
+APPRISE_ALLOW_PRIVATE = env.bool("APPRISE_ALLOW_PRIVATE", False)
+APPRISE_TIMEOUT = env.int("APPRISE_TIMEOUT", 10, minimum=1)
+
+# Pet updates between people (notifications/updates.py): at most PET_UPDATE_RATE updates per
+# sender ("count/seconds"); "Draft it for me" asks an AI provider (notifications/ai.py) when
+# AI_ENABLED: "openai" (any OpenAI-compatible chat completions API) or "gemini".
+PET_UPDATE_RATE = env.str("PET_UPDATE_RATE", "10/3600")
+AI_ENABLED = env.bool("AI_ENABLED", False)
+AI_PROVIDER = env.str("AI_PROVIDER", "openai").lower()
+if AI_PROVIDER not in {"openai", "gemini"}:
+    raise ImproperlyConfigured(f"AI_PROVIDER must be openai or gemini, got {AI_PROVIDER!r}")
+AI_API_KEY = env.secret("AI_API_KEY")
+AI_MODEL = env.str("AI_MODEL", "gpt-4o-mini" if AI_PROVIDER == "openai" else "gemini-2.0-flash")
+AI_BASE_URL = env.url(
+    "AI_BASE_URL",
+    "https://api.openai.com/v1"
+    if AI_PROVIDER == "openai"
+    else "https://generativelanguage.googleapis.com",
+)
+try:
+    AI_TIMEOUT = float(env.str("AI_TIMEOUT", "8"))
+except ValueError:
+    raise ImproperlyConfigured("AI_TIMEOUT must be a number of seconds") from None
+if not 0 < AI_TIMEOUT <= 120:
+    raise ImproperlyConfigured("AI_TIMEOUT must be more than 0 and at most 120 seconds")
+
+# Push (notifications/channels/webpush.py and fcm.py, notifications/devices.py). Web push
+# signs with a VAPID key: WEBPUSH_VAPID_PRIVATE_KEY (or _FILE; PEM or raw base64url), else
+# one generated on first use into PAWFILE_DATA_DIR/vapid_private.pem (mode 600). Every web
+# and worker node must use the same key (browsers subscribed with its public half): on
+# several nodes set it (``check --deploy`` warns in production with Redis and no key).
+WEBPUSH_ENABLED = env.bool("WEBPUSH_ENABLED", True)
+WEBPUSH_VAPID_PRIVATE_KEY = env.secret("WEBPUSH_VAPID_PRIVATE_KEY")
+# The VAPID "sub" claim push services use to reach the operator (mailto: or https:);
+# default mailto: DEFAULT_FROM_EMAIL's address.
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", "")
+# Mobile push through Firebase Cloud Messaging's HTTP v1 API with a service account.
+FCM_ENABLED = env.bool("FCM_ENABLED", False)
+FCM_SERVICE_ACCOUNT_FILE = env.str("FCM_SERVICE_ACCOUNT_FILE", "")
+# Default: the service account file's project_id.
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", "")
+FCM_ENDPOINT = env.url("FCM_ENDPOINT", "https://fcm.googleapis.com", schemes=("http", "https"))
+if FCM_ENABLED and not FCM_SERVICE_ACCOUNT_FILE:
+    raise ImproperlyConfigured("FCM_ENABLED needs FCM_SERVICE_ACCOUNT_FILE")
+# Seconds each push request may take (keep it well under PAWFILE_OUTBOX_LEASE).
+PUSH_TIMEOUT = env.int("PUSH_TIMEOUT", 10, minimum=1)
+# Push services live on the public internet; only tests and labs allow private addresses.
+PUSH_ALLOW_PRIVATE_ADDRESSES = env.bool("PUSH_ALLOW_PRIVATE_ADDRESSES", False)
+# A device (browser or app) not seen for this many days is removed.
+PAWFILE_DEVICE_INACTIVE_DAYS = env.int("PAWFILE_DEVICE_INACTIVE_DAYS", 90, minimum=1)
+
+# WhatsApp Cloud API (notifications/channels/whatsapp.py): reminders as template messages,
+# phone verification codes, the two-way webhook at /hooks/whatsapp.
+WHATSAPP_ENABLED = env.bool("WHATSAPP_ENABLED", False)
+WHATSAPP_TOKEN = env.secret("WHATSAPP_TOKEN")
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID")
+WHATSAPP_APP_SECRET = env.secret("WHATSAPP_APP_SECRET")
+WHATSAPP_VERIFY_TOKEN = env.secret("WHATSAPP_VERIFY_TOKEN")
+WHATSAPP_API_BASE = env.url("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0")
+# An approved template with two body parameters (title, text) and two quick-reply buttons
+# (Done, Snooze 1 h); without one, reminders go as interactive messages (24 h window only).
+# WHATSAPP_TEMPLATE_LANG: the languages the templates exist in, e.g. "en_US,es" (the
+# recipient's is used, else the first).
+WHATSAPP_TEMPLATE_REMINDER = env.str("WHATSAPP_TEMPLATE_REMINDER")
+WHATSAPP_TEMPLATE_LANG = env.str("WHATSAPP_TEMPLATE_LANG", "en")
+# An approved authentication template for the verification code (optional, see docs).
+WHATSAPP_TEMPLATE_CODE = env.str("WHATSAPP_TEMPLATE_CODE")
+if WHATSAPP_ENABLED and not (WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_APP_SECRET):
+    raise ImproperlyConfigured(
+        "WHATSAPP_ENABLED needs WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_APP_SECRET"
+    )
+# SMS through Twilio's REST API (notifications/channels/sms.py).
+SMS_ENABLED = env.bool("SMS_ENABLED", False)
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env.secret("TWILIO_AUTH_TOKEN")
+TWILIO_FROM = env.str("TWILIO_FROM")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID")
+TWILIO_API_BASE = env.url("TWILIO_API_BASE", "https://api.twilio.com")
+# Text messages per person per calendar month (UTC); over it, nothing more is sent that month.
+SMS_MONTHLY_LIMIT = env.int("SMS_MONTHLY_LIMIT", 100, minimum=0)
+# Text messages per person per hour (count/seconds), and verification codes per person.
+SMS_RATELIMIT = env.str("SMS_RATELIMIT", "20/3600")
+PHONE_CODE_RATELIMIT = env.str("PHONE_CODE_RATELIMIT", "5/3600")
+if SMS_ENABLED and not (
+    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and (TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID)
+):
+    raise ImproperlyConfigured(
+        "SMS_ENABLED needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM "
+        "(or TWILIO_MESSAGING_SERVICE_SID)"
+    )
+
 # --- Reminders (pawfile/reminders) ----------------------------------------------------------
 # How late a reminder may still be sent after its time (the server was down): "6h", "90m",
 # "2d" or seconds. Older occurrences are recorded as missed instead.
@@ -503,6 +630,22 @@ except ValueError:
     ) from None
 if PAWFILE_REMINDER_GRACE < 60:
     raise ImproperlyConfigured("PAWFILE_REMINDER_GRACE must be at least one minute")
+
+# --- Wallet passes (pawfile/documents/wallet) -----------------------------------------------
+# Apple Wallet: the pass type id and team id of the Apple developer account, the pass
+# certificate and its private key (PEM; the key's password, or _FILE), and Apple's WWDR
+# intermediate certificate (PEM or DER). Unset: the pet page says what to set.
+WALLET_APPLE_PASS_TYPE_ID = env.str("WALLET_APPLE_PASS_TYPE_ID")
+WALLET_APPLE_TEAM_ID = env.str("WALLET_APPLE_TEAM_ID")
+WALLET_APPLE_CERT_PATH = env.str("WALLET_APPLE_CERT_PATH")
+WALLET_APPLE_KEY_PATH = env.str("WALLET_APPLE_KEY_PATH")
+WALLET_APPLE_KEY_PASSWORD = env.secret("WALLET_APPLE_KEY_PASSWORD")
+WALLET_APPLE_WWDR_PATH = env.str("WALLET_APPLE_WWDR_PATH")
+# Google Wallet: the issuer id of the Google Pay & Wallet console, the service account's JSON
+# key file, and the suffix of the generic pass class ("<issuer>.<suffix>").
+WALLET_GOOGLE_ISSUER_ID = env.str("WALLET_GOOGLE_ISSUER_ID")
+WALLET_GOOGLE_KEY_FILE = env.str("WALLET_GOOGLE_KEY_FILE")
+WALLET_GOOGLE_CLASS_SUFFIX = env.str("WALLET_GOOGLE_CLASS_SUFFIX", "pawfile_pet")
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env.secret("EMAIL_URL")
@@ -539,10 +682,83 @@ MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MAX_AGE = 3600
 WHITENOISE_AUTOREFRESH = DEBUG
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Stored files: local disk or S3-compatible object storage ---------------------------------
+# Photos, attachments, exports, logos... go through Django's storage API: `local` keeps them
+# under PAWFILE_DATA_DIR/media (one machine), `s3` in a bucket every node shares (scale-out;
+# django-storages + boto3). Objects are written with no ACL (private under the bucket's own
+# policy: keep public access blocked) and served only by the access-checked views, which
+# stream them; S3_PRESIGN_SECONDS is the lifetime of a presigned URL should one be made
+# (storage.url). S3_SSE asks the store to encrypt each object (AES256 or aws:kms, with
+# S3_SSE_KMS_KEY_ID). Static files stay local (WhiteNoise).
+PAWFILE_STORAGE = env.str("PAWFILE_STORAGE", env.str("STORAGE_BACKEND", "local")).lower()
+if PAWFILE_STORAGE not in {"local", "s3"}:
+    raise ImproperlyConfigured(f"PAWFILE_STORAGE must be local or s3, got {PAWFILE_STORAGE!r}")
+S3_BUCKET = env.str("S3_BUCKET")
+S3_ENDPOINT_URL = env.url("S3_ENDPOINT_URL", "", schemes=("http", "https"))
+S3_REGION = env.str("S3_REGION", "us-east-1")
+S3_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID")
+S3_SECRET_ACCESS_KEY = env.secret("S3_SECRET_ACCESS_KEY")
+S3_ADDRESSING_STYLE = env.str("S3_ADDRESSING_STYLE", "path" if S3_ENDPOINT_URL else "virtual")
+S3_SSE = env.str("S3_SSE", "none")
+S3_SSE_KMS_KEY_ID = env.str("S3_SSE_KMS_KEY_ID")
+S3_PRESIGN_SECONDS = env.int("S3_PRESIGN_SECONDS", 300, minimum=1)
+if PAWFILE_STORAGE == "s3":
+    if not S3_BUCKET:
+        raise ImproperlyConfigured("PAWFILE_STORAGE=s3 needs S3_BUCKET (the bucket's name)")
+    if S3_ADDRESSING_STYLE not in {"path", "virtual"}:
+        raise ImproperlyConfigured(
+            f"S3_ADDRESSING_STYLE must be path or virtual, got {S3_ADDRESSING_STYLE!r}"
+        )
+    if S3_SSE not in {"none", "AES256", "aws:kms"}:
+        raise ImproperlyConfigured(f"S3_SSE must be none, AES256 or aws:kms, got {S3_SSE!r}")
+    if bool(S3_ACCESS_KEY_ID) != bool(S3_SECRET_ACCESS_KEY):
+        raise ImproperlyConfigured(
+            "Set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (boto3's own "
+            "credentials: instance role, ~/.aws)"
+        )
+    _object_parameters: dict[str, str] = {}
+    if S3_SSE != "none":
+        _object_parameters["ServerSideEncryption"] = S3_SSE
+    if S3_SSE == "aws:kms" and S3_SSE_KMS_KEY_ID:
+        _object_parameters["SSEKMSKeyId"] = S3_SSE_KMS_KEY_ID
+    from botocore.config import Config as _S3Config
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            # Short network timeouts: a store that stops answering fails a request in
+            # seconds (boto3's default is a minute), after up to 3 attempts.
+            "client_config": _S3Config(
+                s3={"addressing_style": S3_ADDRESSING_STYLE},
+                signature_version="s3v4",
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "region_name": S3_REGION,
+            "access_key": S3_ACCESS_KEY_ID or None,
+            "secret_key": S3_SECRET_ACCESS_KEY or None,
+            "addressing_style": S3_ADDRESSING_STYLE,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": S3_PRESIGN_SECONDS,
+            "file_overwrite": False,  # as on disk: a taken name gets a new one
+            "object_parameters": _object_parameters,
+        },
+    }
+# Refuse unsafe scale-out (pawfile/cli.py): `pawfile web` with several workers and no Redis,
+# or on PostgreSQL (other nodes may serve the same site) without Redis or without shared
+# file storage, stops at start with the reason, unless this is set (`pawfile check
+# --deploy` then warns: pawfile.W004).
+PAWFILE_ALLOW_UNSHARED = env.bool("PAWFILE_ALLOW_UNSHARED", False)
 
 # --- Backups (pawfile.ops.backup) -----------------------------------------------------------
 # Where `pawfile backup` and the scheduled backups write their archives, when the scheduler

@@ -13,9 +13,11 @@ tracing_start("web")
 # Bodies sent without a length are counted against their route's limit (lib/requestsize).
 django_application = request_size_limited(get_wsgi_application())
 
+from pawfile.lostpet.fastpage import public_page_fast  # noqa: E402  (needs the apps loaded)
 from pawfile.notifications.live import live_poll  # noqa: E402  (needs the apps loaded)
 from pawfile.qr.redirect import qr_redirect  # noqa: E402  (needs the apps loaded)
 
 # /r/{id} (QR scans) is answered in front of Django (pawfile/qr/redirect.py), and so is an
 # unchanged poll of the notification bell (pawfile/notifications/live.py).
-application = live_poll(qr_redirect(django_application))
+# A stranger's repeat visit of a pet's public page /p/{slug} too (pawfile/lostpet/fastpage.py).
+application = live_poll(qr_redirect(public_page_fast(django_application)))

@@ -1,8 +1,8 @@
 """Request bodies over a size limit are refused with 413 before anything reads them.
 
 Limits are per route: the upload routes (``UPLOAD_ROUTES``: photo upload and attachment add,
-web and API) accept ``PAWFILE_MAX_UPLOAD_BODY`` bytes (16 MB: a 15 MB file and its form),
-every other request ``PAWFILE_MAX_BODY`` (1 MB).
+web and API, and a finder's report with its photo) accept ``PAWFILE_MAX_UPLOAD_BODY`` bytes
+(16 MB: a 15 MB file and its form), every other request ``PAWFILE_MAX_BODY`` (1 MB).
 
 Two places, one rule:
 
@@ -41,7 +41,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # The views that take a file. The API serves a pet's photo list (GET) and its upload (POST)
 # at one path, which ninja names after the first: ``api:photo_list`` is the upload's too.
 UPLOAD_ROUTES = frozenset(
-    {"photo_upload", "attachment_add", "api:photo_list", "api:attachment_list"}
+    {"photo_upload", "attachment_add", "api:photo_list", "api:attachment_list", "lostpet:finder"}
 )
 TOO_LARGE = "pawfile.body_too_large"  # set in the WSGI environ by request_size_limited
 _CHUNK = 64 * 1024

@@ -17,6 +17,9 @@ plain ``pawfile check`` and the start of a server skip them, except the worker c
 * ``pawfile.W003`` (warning): ``pawfile web`` with more than one worker (``--workers`` or
   ``PAWFILE_WEB_WORKERS``) and no ``REDIS_URL``: each worker keeps its own cache, so rate
   limits and cached pages are counted per worker.
+* ``pawfile.W004`` (warning): ``PAWFILE_ALLOW_UNSHARED`` is set, so ``pawfile web`` starts
+  even where ``unshared_reasons`` finds something the processes or nodes would not share
+  (without it, ``pawfile web`` refuses to start: ``pawfile/cli.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from django.core.checks import Error, Tags, Warning, register
 
 CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
 TAG_WORKERS = "pawfile_workers"
+SQLITE_ENGINES = {"django.db.backends.sqlite3", "pawfile.lib.sqlcipher"}
 
 
 @register("pawfile", deploy=True)
@@ -49,7 +53,7 @@ def mail_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 def database_check(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """``pawfile.W001``: SQLite in production is allowed, with its limits said."""
     engine = settings.DATABASES["default"]["ENGINE"]
-    if settings.PRODUCTION and engine == "django.db.backends.sqlite3":
+    if settings.PRODUCTION and engine in SQLITE_ENGINES:
         return [
             Warning(
                 "The database is SQLite: right for one machine and a few households, "
@@ -93,3 +97,49 @@ def workers_check(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
 
 
 register(workers_check, TAG_WORKERS, deploy=True)
+
+
+def unshared_reasons(workers: int) -> list[str]:
+    """Why ``pawfile web`` with ``workers`` processes (or as one of several nodes) would not
+    act as one site; empty when it would.
+
+    Several nodes are assumed on PostgreSQL: that is scale-out mode, and nothing tells one
+    node of the others. Each needs Redis (else every node keeps its own cache, rate limits
+    and task queue) and shared file storage (else a photo uploaded through one node is
+    missing on the others). Several workers of one command share the machine's disk and
+    database file, but not an in-process cache: they need Redis.
+    """
+    reasons = []
+    on_postgres = settings.DATABASES["default"]["ENGINE"] not in SQLITE_ENGINES
+    if not settings.REDIS_URL and (workers > 1 or on_postgres):
+        reasons.append(
+            f"{workers} worker processes without REDIS_URL: each would keep its own cache, "
+            "so sign-in limits and cached pages would be counted per process"
+            if workers > 1 and not on_postgres
+            else "no REDIS_URL: each node would keep its own cache, rate limits and task queue"
+        )
+    if on_postgres and settings.PAWFILE_STORAGE != "s3":
+        reasons.append(
+            "local file storage (PAWFILE_STORAGE=local): a photo or attachment uploaded "
+            "through one node would be missing on the others"
+        )
+    return reasons
+
+
+@register("pawfile", deploy=True)
+def unshared_check(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """``pawfile.W004``: unsafe scale-out explicitly allowed."""
+    if not settings.PAWFILE_ALLOW_UNSHARED:
+        return []
+    reasons = unshared_reasons(settings.PAWFILE_WEB_WORKERS)
+    detail = ("; ".join(reasons) + ".") if reasons else "nothing is unshared at present."
+    return [
+        Warning(
+            "PAWFILE_ALLOW_UNSHARED is set: pawfile web starts even when its processes or "
+            f"nodes share no cache or files ({detail})",
+            hint="Run scale-out with REDIS_URL and PAWFILE_STORAGE=s3, then remove "
+            "PAWFILE_ALLOW_UNSHARED; keep it only for one node whose data dir every node "
+            "mounts.",
+            id="pawfile.W004",
+        )
+    ]

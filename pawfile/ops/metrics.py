@@ -6,6 +6,7 @@
 * ``pawfile_build_info{version,python,django}`` — always 1.
 * ``pawfile_backup_age_seconds`` — since the last good backup ended (NaN: none yet).
 * ``pawfile_backup_last_ok`` — 1 when the last backup attempt succeeded, 0 when it failed.
+* ``pawfile_qr_scans_total{kind}`` — QR scans written by the scan flush (``qr.scans``).
 * ``process_*`` — the serving process's CPU, memory and file descriptors.
 
 ``route`` is the URL pattern that matched (``invitations/<str:token>/``, ``/`` for the root),
@@ -167,6 +168,20 @@ def observe(request: HttpRequest, status: int, seconds: float) -> str:
         timer = _timers[(route, method)] = DURATION.labels(route, method)
     timer.observe(seconds)
     return route
+
+
+QR_SCANS = Counter(
+    "pawfile_qr_scans",
+    "QR code scans written, by kind (genuine, typed, bot, unknown_id).",
+    ["kind"],
+    registry=_SHARED,
+)
+QR_SCAN_KINDS = frozenset({"genuine", "typed", "bot", "unknown_id"})
+
+
+def qr_scans_observe(kind: str, count: int) -> None:
+    """Add ``count`` scans of ``kind`` (one of ``QR_SCAN_KINDS``; anything else: ``other``)."""
+    QR_SCANS.labels(kind if kind in QR_SCAN_KINDS else "other").inc(count)
 
 
 def render() -> bytes:

@@ -60,6 +60,8 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
     for name in ("DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(name, None)
     env |= {"PAWFILE_DATA_DIR": str(tmp_path / "data"), "PAWFILE_LOG_LEVEL": "WARNING"}
+    # two workers without Redis are refused unless allowed (tests/test_refuse_unsafe.py)
+    env["PAWFILE_ALLOW_UNSHARED"] = "1"
     subprocess.run([PAWFILE, "migrate"], env=env, check=True, capture_output=True, timeout=180)
     port = free_port()
     with (tmp_path / "web.log").open("wb") as log:

@@ -32,6 +32,10 @@ class Demo:
     vaccination_id: int
     note_id: int
     contact_id: int
+    lost_slug: str = ""  # the dog's public page (lost, every switch on)
+    batch_id: int = 0  # a batch of pre-printed tags (Alex is a QR manager)
+    tag_id: str = ""  # one of its tags, unclaimed
+    poster_id: str = ""  # a generic QR code with scans
 
 
 @dataclass(frozen=True)
@@ -167,11 +171,160 @@ def demo_household_create(*, today: dt.date) -> Demo:
         actor=owner, household=household, pet_ids=[dog.pk], name="Marta Rivera",
         relation="Sitter", phone="+34 600 111 222", whatsapp=True,
     )  # fmt: skip
+    _demo_inbox(owner=owner, member=member, dog=dog, cat=cat)
+    lost_slug = _demo_lost(owner=owner, dog=dog)
+    batch_id, tag_id, poster_id = _demo_tags(owner=owner)
+    _demo_updates(owner=owner, member=member, dog=dog)
     return Demo(
         owner_id=owner.pk, household_id=household.pk, other_household_id=other_household.pk,
         dog_id=dog.pk, cat_id=cat.pk, other_pet_id=other_pet.pk, vaccination_id=vaccination.pk,
-        note_id=note.pk, contact_id=contact.pk,
+        note_id=note.pk, contact_id=contact.pk, lost_slug=lost_slug,
+        batch_id=batch_id, tag_id=tag_id, poster_id=poster_id,
     )  # fmt: skip
+
+
+def _demo_updates(*, owner: object, member: object, dog: object) -> None:
+    """A pet update from the member to the owner (with the dog's photo) and an Apprise
+    address of the owner's (never used: the screenshots send nothing)."""
+    from pawfile.notifications.models import AppriseTarget
+    from pawfile.notifications.updates import pet_update_send
+
+    photo = dog.photos.order_by("pk").first()  # type: ignore[attr-defined]
+    pet_update_send(
+        sender=member, pet_id=dog.pk, title="Luna loved the river",  # type: ignore[arg-type, attr-defined]
+        body="Two hours by the water, one stick brought home. Sleeping now.",
+        photo_id=photo.pk if photo else None, drafted="ai",
+    )  # fmt: skip
+    AppriseTarget.objects.create(
+        user=owner, url="ntfys://ntfy.sh/pawfile-rivera-8c1f", masked="ntfys://ntfy.sh",
+        label="My phone (ntfy)",
+    )  # fmt: skip
+
+
+def _demo_inbox(*, owner: object, member: object, dog: object, cat: object) -> None:
+    """Three notifications in the owner's inbox, one already read."""
+    from django.utils import timezone
+
+    from pawfile.notifications.models import Notification
+    from pawfile.notifications.services import notification_send
+
+    sent = [
+        notification_send(
+            recipient=owner, kind="reminder", title="Heartworm pill for Luna",
+            body="Due today at 20:00.", pet=dog, event_key="demo:reminder",
+        ),
+        notification_send(
+            recipient=owner, kind="pet_update", title="Miso had a great day",
+            body="Slept in the sun all afternoon and ate everything.", actor=member, pet=cat,
+            event_key="demo:update",
+        ),
+        notification_send(
+            recipient=owner, kind="household", title="Sam joined The Rivera household",
+            body="Sam can now help look after your pets.", event_key="demo:household",
+        ),
+    ]  # fmt: skip
+    last = sent[-1]
+    if last is not None:
+        Notification.objects.filter(pk=last.pk).update(read_at=timezone.now())
+
+
+def _demo_lost(*, owner: object, dog: object) -> str:
+    """Luna is lost: every public switch on, contacts shown, one tag; her page's slug."""
+    from django.utils import timezone
+
+    from pawfile.lostpet import services as lostpet
+    from pawfile.qr import services as qr
+
+    lostpet.profile_update(
+        actor=owner, pet=dog, **{name: True for name in lostpet.VISIBILITY_FIELDS},
+        contact_mode="shown", public_message="Friendly but shy. Please do not chase her.",
+    )  # fmt: skip
+    profile = lostpet.lost_mark(
+        actor=owner, pet=dog, last_seen_at=timezone.now() - dt.timedelta(hours=3),
+        last_seen_place="Parque del Retiro, north gate", reward="200 EUR",
+        lost_message="She ran after a cat. She answers to her name and loves cheese.",
+    )  # fmt: skip
+    qr.pet_code_create(actor=owner, pet=dog)
+    _demo_sightings(profile=profile)
+    return profile.slug
+
+
+def _demo_sightings(*, profile: object) -> None:
+    """Two finders' reports about Luna: one with the phone's location and a shared contact,
+    one with a typed place (read)."""
+    from django.utils import timezone
+
+    from pawfile.lostpet import sightings
+    from pawfile.lostpet.models import PublicProfile, Sighting
+
+    assert isinstance(profile, PublicProfile)
+    first = sightings.sighting_report(
+        profile=profile, client_address="198.51.100.10",
+        report=sightings.FinderReport(
+            message="I think I saw her near the fountain, heading to the lake.",
+            place_text="Retiro, Fuente de la Alcachofa",
+        ),
+        now=timezone.now() - dt.timedelta(hours=2),
+    )  # fmt: skip
+    Sighting.objects.filter(pk=first.pk).update(read_at=timezone.now())
+    sightings.sighting_report(
+        profile=profile, client_address="198.51.100.11",
+        report=sightings.FinderReport(
+            message="She is with me, safe and drinking water. Black and white, red collar.",
+            name="Carmen", phone="+34 655 000 111", email="carmen@example.net",
+            shares_contact=True, latitude=Decimal("40.41524"), longitude=Decimal("-3.68446"),
+        ),
+    )  # fmt: skip
+
+
+def _demo_tags(*, owner: object) -> tuple[int, str, str]:
+    """Alex manages QR codes too: a batch of six pre-printed tags, two claimed, and a poster
+    code with scans; the batch's id, an unclaimed tag's and the poster's."""
+    from django.contrib.auth.models import Permission
+
+    from pawfile.accounts.models import User
+    from pawfile.pets.models import Pet
+    from pawfile.qr import batches
+    from pawfile.qr import services as qr
+
+    assert isinstance(owner, User)
+    owner.user_permissions.add(Permission.objects.get(codename="qr_manager"))
+    owner = User.objects.get(pk=owner.pk)  # the permission cache, fresh
+    batch = batches.batch_create(
+        actor=owner, count=6, note="Adoption fair, spring", frame_text="IF FOUND, SCAN ME"
+    )
+    codes = list(batches.batch_codes(batch))
+    mine = Pet.objects.filter(
+        household__memberships__user=owner, household__memberships__role="owner"
+    )
+    for code, pet in zip(codes[:2], mine.order_by("pk"), strict=False):
+        qr.pet_code_link(actor=owner, code_id=code.id, pet=pet)
+    return batch.pk, codes[-1].id, _demo_poster(owner)
+
+
+def _demo_poster(owner: object) -> str:
+    """A generic code with three weeks of scans from a few kinds of phones."""
+    from django.utils import timezone
+
+    from pawfile.qr import services as qr
+    from pawfile.qr.models import QRCode, Scan
+
+    code = qr.code_create(
+        actor=owner, title="Adoption day poster", target_url="https://shelter.example/adopt",
+        frame_text="SCAN ME",
+    )  # fmt: skip
+    phones = [("iPhone", "iOS", "Mobile Safari"), ("Pixel 8", "Android", "Chrome Mobile"),
+              ("K", "Android", "Samsung Internet"), ("Mac", "Mac OS X", "Safari")]  # fmt: skip
+    now = timezone.now()
+    scans = [
+        Scan(code=code, at=now - dt.timedelta(days=day, hours=n), genuine=n % 3 != 0,
+             visitor=f"v{day}-{n % 4}", device=phones[n % 4][0], os=phones[n % 4][1],
+             browser=phones[n % 4][2])
+        for day in range(21) for n in range((day * 7) % 9 + 1)
+    ]  # fmt: skip
+    Scan.objects.bulk_create(scans)
+    QRCode.objects.filter(pk=code.pk).update(scan_count=len(scans), last_scan_at=now)
+    return code.id
 
 
 def demo_pages(demo: Demo) -> list[Screen]:
@@ -201,6 +354,10 @@ def demo_pages(demo: Demo) -> list[Screen]:
         Screen("reminders-all", "/reminders/"),
         Screen("notifications", "/notifications/"),
         Screen("notification-settings", "/notifications/settings/"),
+        Screen("apprise", "/notifications/apprise/"),
+        Screen("phone", "/notifications/phone/"),
+        Screen("pet-update-new", f"/pets/{d.dog_id}/updates/new"),
+        Screen("pet-updates", "/updates/"),
         Screen("household", f"/households/{d.household_id}/"),
         Screen("household-other", f"/households/{d.other_household_id}/"),
         Screen("contacts", f"/households/{d.household_id}/contacts/"),
@@ -215,6 +372,20 @@ def demo_pages(demo: Demo) -> list[Screen]:
         Screen("2fa-totp", "/accounts/2fa/totp/activate/"),
         Screen("passkeys", "/accounts/2fa/webauthn/"),
         Screen("sessions", "/accounts/sessions/"),
+        Screen("lost-public", f"/p/{d.lost_slug}", signed_in=False),
+        Screen("lost-public-settings", f"/pets/{d.dog_id}/public/"),
+        Screen("lost-mode", f"/pets/{d.dog_id}/lost/"),
+        Screen("lost-tags", f"/pets/{d.dog_id}/tags/"),
+        Screen("lost-finder-form", f"/p/{d.lost_slug}/found/", signed_in=False),
+        Screen("lost-sightings", f"/pets/{d.dog_id}/sightings/"),
+        Screen("tag-claim-anonymous", f"/t/{d.tag_id}", signed_in=False),
+        Screen("tag-claim", f"/t/{d.tag_id}"),
+        Screen("qr-batches", "/qr/batches/"),
+        Screen("qr-batch", f"/qr/batches/{d.batch_id}/"),
+        Screen("qr-codes", "/qr/"),
+        Screen("qr-code", f"/qr/{d.poster_id}/"),
+        # Without WALLET_* settings (the screenshots' server has none): the page saying so.
+        Screen("wallet-unavailable", f"/pets/{d.dog_id}/wallet/apple.pkpass", status=409),
         Screen("403", f"/pets/{d.other_pet_id}/edit/", status=403),
         Screen("404", "/pets/999999/", status=404),
     ]

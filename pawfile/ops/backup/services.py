@@ -305,6 +305,10 @@ def backup_restore(
                 f"{engine}; restore it into a site of the same kind."
             )
         _migrations_check(manifest)
+        if engine == "sqlite" and "db/pawfile.sqlite3" in stager.paths:
+            # opens with this site's PAWFILE_DB_KEY (or none), else says so: before anything
+            # is replaced
+            sqlite.sqlite_describe(stager.paths["db/pawfile.sqlite3"])
         replaced = []
         if held:
             replaced = held

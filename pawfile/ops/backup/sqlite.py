@@ -1,13 +1,40 @@
-"""Embedded mode: SQLite files copied with SQLite's online backup API, and put back."""
+"""Embedded mode: SQLite files copied with SQLite's online backup API, and put back.
+
+Every connection comes from ``pawfile.lib.sqlcipher.connect``: with ``PAWFILE_DB_KEY`` set the
+files are SQLCipher databases, opened with the key, and the copy is encrypted with the same
+key (the archive never holds the data in the clear; a restore needs the key).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from pawfile.lib.sqlcipher import NOT_A_DATABASE, connect
 from pawfile.ops.backup.archive import ArchiveError
+
+
+@contextmanager
+def _opened(path: Path | str, **kwargs: Any) -> Iterator[Any]:
+    """A connection to the database file ``path`` (keyed when the site has a key); a file
+    the key does not open is an ``ArchiveError`` that says so."""
+    connection = connect(path, **kwargs)
+    try:
+        yield connection
+    except Exception as exc:
+        if NOT_A_DATABASE in str(exc):
+            raise ArchiveError(
+                f"The database {Path(str(path).removeprefix('file:').split('?')[0]).name} "
+                "cannot be read: it is encrypted with another key (PAWFILE_DB_KEY), or with "
+                "none while this site has one, or the other way round."
+            ) from None
+        raise
+    finally:
+        connection.close()
 
 
 def sqlite_snapshot(source: Path, target: Path) -> None:
@@ -17,13 +44,13 @@ def sqlite_snapshot(source: Path, target: Path) -> None:
     is the database as of one commit. In WAL mode writers go on meanwhile (they append to the
     WAL; the reader keeps its snapshot). The copy is left in rollback-journal mode, one file.
     """
-    src = sqlite3.connect(source, timeout=20)
-    dst = sqlite3.connect(target)
+    src = connect(source, timeout=20)
+    dst = connect(target)
     try:
         src.execute("PRAGMA busy_timeout=20000")
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")
-    except sqlite3.Error as exc:
+    except Exception as exc:  # sqlite3's errors, or sqlcipher3's (classes of its own)
         raise ArchiveError(f"Copying the database {source.name} failed: {exc}") from None
     finally:
         dst.close()
@@ -32,8 +59,7 @@ def sqlite_snapshot(source: Path, target: Path) -> None:
 
 def sqlite_describe(path: Path) -> tuple[dict[str, int], dict[str, list[str]]]:
     """``(rows per table, applied migrations per app)`` of the database file at ``path``."""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+    with _opened(f"file:{path}?mode=ro", uri=True) as connection:
         names = [
             row[0]
             for row in connection.execute(
@@ -52,22 +78,17 @@ def sqlite_describe(path: Path) -> tuple[dict[str, int], dict[str, list[str]]]:
             ):
                 migrations.setdefault(app, []).append(name)
         return tables, migrations
-    finally:
-        connection.close()
 
 
 def sqlite_is_empty(path: Path) -> bool:
     """Is there no database at ``path``, or one without a single table?"""
     if not path.exists() or path.stat().st_size == 0:
         return True
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+    with _opened(f"file:{path}?mode=ro", uri=True) as connection:
         row = connection.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         ).fetchone()
         return int(row[0]) == 0
-    finally:
-        connection.close()
 
 
 def sqlite_install(staged: Path, target: Path) -> None:
@@ -86,10 +107,10 @@ def sqlite_install(staged: Path, target: Path) -> None:
 
 def sqlite_intact(path: Path) -> bool:
     """Does the database file at ``path`` pass SQLite's integrity check?"""
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    except sqlite3.DatabaseError:
-        return False
-    finally:
-        connection.close()
+    with _opened(f"file:{path}?mode=ro", uri=True) as connection:
+        try:
+            return connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        except Exception as exc:  # sqlite3's or sqlcipher3's DatabaseError
+            if NOT_A_DATABASE in str(exc):
+                raise  # the key does not open it: said by _opened
+            return False

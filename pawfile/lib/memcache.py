@@ -1,0 +1,83 @@
+"""An in-process cache bounded in bytes: Django's local-memory cache, counted by size.
+
+Embedded mode keeps its cache in the process (no Redis). Django's ``LocMemCache`` bounds only
+the number of entries, which says nothing of memory: 20,000 cached PDF reports of 300 KB
+would be 6 GB. ``BoundedMemoryCache`` also keeps the total of its stored (pickled) values,
+keys and a per-entry overhead under ``OPTIONS["MAX_BYTES"]``: a write that would pass it
+evicts the least recently used entries first, and a single value larger than a quarter of
+the bound is not stored at all (a cache miss is the right answer for it). Everything else
+(expiry, LRU order, thread safety through the one lock) is ``LocMemCache``'s own.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import OrderedDict
+from threading import Lock
+from typing import Any
+
+from django.core.cache.backends.locmem import LocMemCache
+
+ENTRY_OVERHEAD = 160  # bytes per entry beyond key and value: dict slots, expiry float, str header
+
+_sizes: dict[str, dict[str, int]] = {}
+
+
+class BoundedMemoryCache(LocMemCache):
+    # LocMemCache's own state (not in its type stubs).
+    _cache: OrderedDict[str, bytes]
+    _expire_info: dict[str, float | None]
+    _lock: Lock
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        super().__init__(name, params)
+        options = params.get("OPTIONS", {})
+        self._max_bytes = int(options.get("MAX_BYTES", 64 * 1024 * 1024))
+        self._sizes = _sizes.setdefault(name, {})
+
+    @property
+    def bytes_used(self) -> int:
+        """What the stored entries take, as counted against ``MAX_BYTES``."""
+        with self._lock:
+            return sum(self._sizes.values())
+
+    def _entry_size(self, key: str, pickled: bytes) -> int:
+        return len(key) + len(pickled) + ENTRY_OVERHEAD
+
+    def _set(self, key: str, value: bytes, timeout: Any = None) -> None:
+        size = self._entry_size(key, value)
+        self._delete(key)
+        if size > self._max_bytes // 4:
+            return  # too large to be worth a quarter of the cache: never stored
+        total = sum(self._sizes.values())
+        while self._cache and total + size > self._max_bytes:
+            old_key, _ = self._cache.popitem()  # the least recently used (LRU at the end)
+            self._expire_info.pop(old_key, None)
+            total -= self._sizes.pop(old_key, 0)
+        LocMemCache._set(self, key, value, timeout)  # type: ignore[attr-defined]
+        self._sizes[key] = size
+
+    def _delete(self, key: str) -> bool:
+        self._sizes.pop(key, None)
+        return bool(LocMemCache._delete(self, key))  # type: ignore[attr-defined]
+
+    def _cull(self) -> None:
+        before = set(self._cache)
+        LocMemCache._cull(self)  # type: ignore[attr-defined]
+        for key in before - set(self._cache):
+            self._sizes.pop(key, None)
+
+    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        value = super().incr(key, delta, version)
+        made = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            if made in self._cache:
+                self._sizes[made] = self._entry_size(
+                    made, pickle.dumps(value, self.pickle_protocol)
+                )
+        return int(value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sizes.clear()
+        super().clear()
