@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import (
+    AwareDatetime,
     BeforeValidator,
     ConfigDict,
     ModelWrapValidatorHandler,
@@ -64,6 +65,12 @@ def _iso_date(value: Any) -> Any:
     raise ValueError("use the form 2025-01-31")
 
 
+def _iso_instant(value: Any) -> Any:
+    if isinstance(value, (str, dt.datetime)):
+        return value
+    raise ValueError("use a date and time with its offset, like 2025-01-31T18:30:00+01:00")
+
+
 def _json_integer(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -89,6 +96,8 @@ AS_INTEGER = BeforeValidator(_json_integer)
 JsonInt = Annotated[StrictInt, AS_INTEGER]
 JsonId = Annotated[StrictInt, Field(ge=1, le=MAX_ID), AS_INTEGER]
 Date = Annotated[dt.date, BeforeValidator(_iso_date)]  # JSON and query strings
+# An instant with its offset, given as text (never a number of seconds).
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]
 FormBool = Annotated[bool, BeforeValidator(_form_bool)]
 
 

@@ -15,11 +15,20 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Body, Router, Status
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.apiauth import acting_user
-from pawfile.lib.api import LINE_PATTERN, Id, InputSchema, JsonBool, responses, set_fields, unset
+from pawfile.lib.api import (
+    LINE_PATTERN,
+    Id,
+    InputSchema,
+    Instant,
+    JsonBool,
+    responses,
+    set_fields,
+    unset,
+)
 from pawfile.lostpet import selectors, services
 from pawfile.lostpet.choices import ContactMode
 from pawfile.lostpet.models import PublicProfile
@@ -84,7 +93,7 @@ class PublicPatch(InputSchema):
 
 
 class LostIn(InputSchema):
-    last_seen_at: AwareDatetime | None = None
+    last_seen_at: Instant | None = None
     last_seen_place: str = unset(max_length=200, pattern=LINE_PATTERN)
     reward: str = unset(max_length=120, pattern=LINE_PATTERN)
     lost_message: str = unset(max_length=500)

@@ -205,7 +205,7 @@ def device_register(
     token = (token or "").strip()
     if platform not in Device.Platform.values:
         raise Invalid(_("Choose ios, android or web."), field="platform")
-    if not token or len(token) > TOKEN_MAX or any(c.isspace() for c in token):
+    if not token or len(token) > TOKEN_MAX or not all("!" <= c <= "~" for c in token):
         raise Invalid(
             _("The device token is missing or longer than %(max)d characters.")
             % {"max": TOKEN_MAX},

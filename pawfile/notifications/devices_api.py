@@ -25,7 +25,10 @@ router = Router(tags=["devices"])
 class DeviceIn(InputSchema):
     platform: Device.Platform = Field(description="ios, android, or web (Firebase web SDK).")
     token: str = Field(
-        min_length=1, max_length=devices.TOKEN_MAX, description="The FCM registration token."
+        min_length=1,
+        max_length=devices.TOKEN_MAX,
+        pattern=r"^[!-~]+$",
+        description="The FCM registration token (printable ASCII, no spaces).",
     )
     label: str = Field(
         "",

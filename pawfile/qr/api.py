@@ -12,13 +12,14 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictInt
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from pawfile.accounts.apiauth import acting_user
 from pawfile.lib.api import (
     AS_INTEGER,
     LINE_PATTERN,
     InputSchema,
+    Instant,
     JsonBool,
     JsonInt,
     responses,
@@ -96,7 +97,7 @@ class QRCodePatch(InputSchema):
         "`PAWFILE_QR_ALLOWED_DOMAINS` may restrict the hosts).",
     )
     is_active: JsonBool = unset()
-    expires_at: AwareDatetime | None = unset(description="After this instant the code answers 410.")
+    expires_at: Instant | None = unset(description="After this instant the code answers 410.")
     scan_limit: ScanLimit | None = unset(description="Scans allowed; then the code answers 410.")
     fg_color: str = unset(pattern=COLOUR)
     bg_color: str = unset(pattern=COLOUR)

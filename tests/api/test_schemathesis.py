@@ -208,6 +208,13 @@ def real_content(case: schemathesis.Case) -> None:
             body[name] = today
     case.body = body
     operation = (case.method.upper(), case.path)
+    if "fg_color" in body or "bg_color" in body:
+        # A code must be darker than its background (a contrast rule between two fields,
+        # said in words): valid bodies get black on white.
+        if "fg_color" in body:
+            body["fg_color"] = "#000000"
+        if "bg_color" in body:
+            body["bg_color"] = "#ffffff"
     if operation == ("POST", "/api/v1/apprise-targets") and "url" in body:
         # An address Apprise recognises (the schema can only say "text"; which services
         # Apprise knows is said in words). Nothing is sent on adding one.
