@@ -118,6 +118,7 @@ def test_a_request_sends_its_server_database_and_redis_spans(
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         "OTEL_SERVICE_NAME": "pawfile-under-test",
         "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "PAWFILE_ALLOW_UNSHARED": "1",  # one node with local files: nothing to share
     }
     env.pop("PYTEST_XDIST_WORKER", None)
     process = None
