@@ -3,7 +3,9 @@
     .venv/bin/python bench/memory.py [--requests 2000] [--photo-mb 15]
 
 Starts ``pawfile serve`` (embedded mode: SQLite, in-process cache and queue) on a fresh data
-directory and measures the whole process tree (the supervisor and granian's worker):
+directory and measures the whole process tree (the supervisor, which loads no Django,
+multiprocessing's resource tracker, and granian's web worker, which runs the app and the task
+consumer; the idle figure of each is printed too):
 
 1. idle, 5 s after it answers ``/health``;
 2. after load: ``--requests`` requests over the landing page, the sign-in page, ``/health``,
@@ -55,6 +57,20 @@ def tree(pid: int) -> list[int]:
         current = todo.pop()
         found.append(current)
         todo.extend(children.get(current, []))
+    return found
+
+
+def per_process(pid: int) -> list[tuple[str, float]]:
+    """(what the process is, RSS in MB) for each process of the tree."""
+    found = []
+    for p in tree(pid):
+        try:
+            command = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            rss = Path(f"/proc/{p}/smaps_rollup").read_text().split("Rss:")[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        role = "web worker" if "spawn_main" in command else "resource tracker"
+        found.append((role if "multiprocessing" in command else "supervisor", int(rss) / 1024))
     return found
 
 
@@ -129,6 +145,7 @@ def main() -> int:
             token = Path(f"{tmp}/token").read_text().strip()
             time.sleep(5)
             rows.append(("idle", *memory(server.pid)))
+            idle_processes = per_process(server.pid)
             headers = {"Authorization": f"Bearer {token}"}
             paths = ["/", "/accounts/login/", "/health", "/api/v1/pets?limit=20"]
             with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
@@ -177,9 +194,10 @@ def main() -> int:
     print("|---|---|---|")
     for name, rss, pss in rows:
         print(f"| {name} | {rss:.0f} | {pss:.0f} |")
+    print("\nidle, each process: " + ", ".join(f"{n} {r:.0f} MB" for n, r in idle_processes))
     before_pss, peak_pss, after_pss = rows[2][2], rows[3][2], rows[4][2]
     print(
-        f"\nidle PSS {rows[0][2]:.0f} MB (target ≤ 250); the upload added "
+        f"\nidle RSS {rows[0][1]:.0f} MB, PSS {rows[0][2]:.0f} MB (target ≤ 250); the upload added "
         f"{peak_pss - before_pss:.0f} MB at peak (target < 100) and left "
         f"{after_pss - before_pss:+.0f} MB (target within 20)"
     )

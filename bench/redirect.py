@@ -14,7 +14,10 @@ at most one per connection per run). ``bench/bare.py`` then replays the recorded
 same granian settings and is loaded the same way.
 
 Targets (issue 11): ``/r/{id}`` at ≥ 50 % of the bare app's req/s, p99 ≤ 15 ms at 80 % of
-saturation, every scan counted. Prints a table; asserts nothing.
+saturation, every scan counted. Prints a table; asserts nothing. At saturation it also
+gives the requests answered per second of processor time the server's processes used
+(``req/CPU-s``, from ``/proc``) and that ratio to the bare app's: on a machine shared with
+other work, req/s and latencies move with the others' load, that ratio far less.
 """
 
 # ruff: noqa: E402 - the standard library is imported after the sys.path fix below
@@ -48,6 +51,7 @@ from web import (
     bench_env,
     free_port,
     granian_command,
+    group_cpu_seconds,
     migrate,
     parse_wrk,
     record,
@@ -80,6 +84,7 @@ class Run:
     p50: float
     p99: float
     errors: str
+    per_cpu: float = 0.0  # saturation: requests per second of processor time the server used
 
 
 def python(env: dict[str, str], cwd: Path, source: str) -> str:
@@ -142,20 +147,24 @@ def started(
 
 
 def load(
-    args: argparse.Namespace, mode: str, name: str, port: int, path: str, work: Path
+    args: argparse.Namespace, mode: str, name: str, port: int, path: str, work: Path, group: int
 ) -> tuple[list[Run], int]:
-    """Warm-up, saturation, then 80 % of it; the runs and the requests completed."""
+    """Warm-up, saturation, then 80 % of it; the runs and the requests completed. ``group``:
+    the server's process group, whose processor time gives requests per CPU second."""
     completed = 0
     _out, n = wrk(
         port, path, duration=args.warmup, connections=args.connections, gap_ms=None, work=work
     )
     completed += n
+    cpu = group_cpu_seconds(group)
     output, n = wrk(
         port, path, duration=args.duration, connections=args.connections, gap_ms=None, work=work
     )
+    used = group_cpu_seconds(group) - cpu
     completed += n
     rps, p50, p99, errors = parse_wrk(output)
-    runs = [Run(mode, name, "saturation", rps, p50, p99, errors)]
+    per_cpu = n / used if used > 0 else 0.0
+    runs = [Run(mode, name, "saturation", rps, p50, p99, errors, per_cpu)]
     # A connection sends, waits for the answer, then waits ``gap``: its period is gap + the
     # latency. A short paced run measures that latency; the gap is then set so the periods
     # give 80 % of the saturation rate.
@@ -206,7 +215,7 @@ def mode_run(args: argparse.Namespace, mode: str, extra: dict[str, str]) -> tupl
         with started(command, env, work, work / "pawfile.log") as process:
             wait_ready(port, "/health", work / "pawfile.log")
             recorded = {path: record(port, path)}
-            runs, completed = load(args, mode, "pawfile", port, path, work)
+            runs, completed = load(args, mode, "pawfile", port, path, work, process.pid)
             completed += 1  # the recorded request
             os.killpg(process.pid, signal.SIGTERM)  # a clean stop flushes the scan buffer
             process.wait(timeout=15)
@@ -232,23 +241,32 @@ def mode_run(args: argparse.Namespace, mode: str, extra: dict[str, str]) -> tupl
             bare_env,
             work,
             work / "bare.log",
-        ):
+        ) as bare:
             wait_ready(port, path, work / "bare.log")
-            bare_runs, _ = load(args, mode, "bare", port, path, work)
+            bare_runs, _ = load(args, mode, "bare", port, path, work, bare.pid)
         return runs + bare_runs, counted
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def table(runs: list[Run]) -> str:
-    bare = {(r.mode, r.load.split(" ")[0]): r.rps for r in runs if r.server == "bare"}
-    rows = [("mode", "server", "load", "req/s", "p50 ms", "p99 ms", "ratio to bare")]
+    bare = {(r.mode, r.load.split(" ")[0]): r for r in runs if r.server == "bare"}
+    rows = [
+        ("mode", "server", "load", "req/s", "p50 ms", "p99 ms", "ratio to bare",
+         "req/CPU-s", "ratio per CPU"),
+    ]  # fmt: skip
     for r in runs:
         base = bare.get((r.mode, r.load.split(" ")[0]))
-        ratio = f"{r.rps / base:.2f}" if base and r.load == "saturation" else "-"
-        rows.append(
-            (r.mode, r.server, r.load, f"{r.rps:.0f}", f"{r.p50:.2f}", f"{r.p99:.2f}", ratio)
+        saturation = base is not None and r.load == "saturation"
+        ratio = f"{r.rps / base.rps:.2f}" if saturation and base and base.rps else "-"
+        per_cpu = f"{r.per_cpu:.0f}" if r.per_cpu else "-"
+        cpu_ratio = (
+            f"{r.per_cpu / base.per_cpu:.2f}" if saturation and base and base.per_cpu else "-"
         )
+        rows.append(
+            (r.mode, r.server, r.load, f"{r.rps:.0f}", f"{r.p50:.2f}", f"{r.p99:.2f}", ratio,
+             per_cpu, cpu_ratio)
+        )  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(row)) + " |" for row in rows

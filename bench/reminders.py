@@ -12,6 +12,9 @@ Then time the tick's query ``--runs`` times with nothing due and with ``--due`` 
 the query plan, and fire the due ones once (``reminders_fire_due``: claim, occurrence,
 notification and its outbox rows, next fire time), timing the whole tick. Prints
 ``case | runs | median ms | p95 ms | p99 ms | max ms``.
+
+Dispatch (N reminders due at once, fired in batches and mailed by real workers to an SMTP
+sink, deliveries per second and the due-to-hand-over delay): ``bench/dispatch.py``.
 """
 
 # ruff: noqa: E402 - the standard library is imported after the sys.path fix below

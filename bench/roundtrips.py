@@ -45,7 +45,7 @@ from wrkload import ENDPOINTS  # noqa: E402
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 CACHE_METHODS = (
     "add", "get", "set", "touch", "delete", "get_many", "has_key", "incr", "decr",
-    "set_many", "delete_many", "get_or_set", "clear",
+    "set_many", "delete_many", "get_or_set", "clear", "windows_hit",
 )  # fmt: skip
 
 

@@ -19,7 +19,10 @@ migrates or loads a real database; the embedded mode (SQLite, in-memory cache) i
 ``--seed-public-page`` in a subprocess): the row ``pawfile`` is the cached body (every request
 after the first is a cache hit), and a second run of the real server with
 ``PAWFILE_PUBLIC_PAGE_CACHE=off`` gives the row ``uncached`` (the page rendered every time).
-Targets: ≥ 3,000 req/s per server core cached, ≥ 800 uncached.
+Targets: ≥ 3,000 req/s per server core cached, ≥ 800 uncached. The last column,
+``req/CPU-s``, is the requests answered per second of processor time the server's processes
+used during the run: a per-core rate that other work on a shared machine changes far less
+than req/s.
 
 ``--pet-page`` adds the signed-in pet page: a household with a well-filled pet and a session
 of its owner are made first (``bench/petpage.py --seed``), and its row is loaded with the
@@ -75,6 +78,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: str
+    per_cpu: float = 0.0  # requests per second of processor time the server used (0: unknown)
 
 
 def free_port() -> int:
@@ -156,8 +160,11 @@ def granian_command(target: str, port: int, threads: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
-    """Run ``command`` in its own process group; the whole group is stopped on exit."""
+def server(
+    command: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` in its own process group (its id is the process's); the whole group is
+    stopped on exit."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,
@@ -168,9 +175,24 @@ def server(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Ite
             start_new_session=True,
         )
     try:
-        yield
+        yield process
     finally:
         stop(process)
+
+
+def group_cpu_seconds(group: int) -> float:
+    """Processor seconds (user + system) used so far by the processes of ``group`` (Linux
+    ``/proc``; 0 elsewhere). Requests per processor second is a per-core rate that other
+    work on a shared machine does not change much, unlike requests per second."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ...
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -266,27 +288,41 @@ def run_wrk(args: argparse.Namespace, port: int, path: str, duration: float) -> 
     return done.stdout
 
 
-def measure(args: argparse.Namespace, port: int, name: str) -> list[Result]:
+def measure(
+    args: argparse.Namespace, port: int, name: str, group: int | None = None
+) -> list[Result]:
+    """Load each endpoint; with ``group`` (the server's process group) also the requests per
+    processor second the server used."""
     results = []
     for path in args.endpoint:
         if args.warmup > 0:
             run_wrk(args, port, path, args.warmup)
+        cpu = group_cpu_seconds(group) if group else 0.0
         output = run_wrk(args, port, path, args.duration)
+        used = group_cpu_seconds(group) - cpu if group else 0.0
         rps, p50, p99, errors = parse_wrk(output)
-        results.append(Result(path, name, rps, p50, p99, errors))
-        print(f"  {name:<7} {path:<10} {rps:>10.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+        per_cpu = rps * args.duration / used if used > 0 else 0.0
+        results.append(Result(path, name, rps, p50, p99, errors, per_cpu))
+        print(
+            f"  {name:<7} {path:<10} {rps:>10.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+            f"  {per_cpu:.0f} req per CPU second"
+        )
     return results
 
 
 def table(results: Sequence[Result]) -> str:
     bare = {r.endpoint: r.rps for r in results if r.server == "bare"}
-    header = ("endpoint", "server", "req/s", "p50 ms", "p99 ms", "ratio to bare")
+    header = ("endpoint", "server", "req/s", "p50 ms", "p99 ms", "ratio to bare", "req/CPU-s")
     rows = [header]
     for r in results:
         ratio = f"{r.rps / bare[r.endpoint]:.2f}" if bare.get(r.endpoint) else "-"
+        per_cpu = f"{r.per_cpu:.0f}" if r.per_cpu else "-"
         rows.append(
-            (r.endpoint, r.server, f"{r.rps:.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", ratio)
-        )
+            (
+                r.endpoint, r.server, f"{r.rps:.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}",
+                ratio, per_cpu,
+            )
+        )  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
@@ -421,21 +457,21 @@ def run(args: argparse.Namespace) -> list[Result]:
         command = real_server_command(port, args.server_threads, use_cli)
         print(f"Starting {'pawfile web' if use_cli else 'granian'} on {HOST}:{port}", flush=True)
         recorded: dict[str, object] = {}
-        with server(command, env, work, work / "pawfile.log"):
+        with server(command, env, work, work / "pawfile.log") as process:
             wait_ready(port, "/health", work / "pawfile.log")
             for path in args.endpoint:
                 recorded[path] = record(port, path)
-            results += measure(args, port, "pawfile")
+            results += measure(args, port, "pawfile", process.pid)
 
         if public_path:  # the same page with its cache switched off: rendered every time
             port = free_port()
             command = real_server_command(port, args.server_threads, use_cli)
             uncached_env = {**env, "PAWFILE_PUBLIC_PAGE_CACHE": "off"}
-            with server(command, uncached_env, work, work / "uncached.log"):
+            with server(command, uncached_env, work, work / "uncached.log") as process:
                 wait_ready(port, "/health", work / "uncached.log")
                 endpoints, args.endpoint = args.endpoint, [public_path]
                 try:
-                    results += measure(args, port, "uncached")
+                    results += measure(args, port, "uncached", process.pid)
                 finally:
                     args.endpoint = endpoints
 
@@ -449,9 +485,9 @@ def run(args: argparse.Namespace) -> list[Result]:
         port = free_port()
         print(f"Starting the bare app on {HOST}:{port}", flush=True)
         command = granian_command("bare:application", port, args.server_threads)
-        with server(command, bare_env, work, work / "bare.log"):
+        with server(command, bare_env, work, work / "bare.log") as process:
             wait_ready(port, args.endpoint[0], work / "bare.log")
-            results += measure(args, port, "bare")
+            results += measure(args, port, "bare", process.pid)
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)

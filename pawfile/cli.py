@@ -19,12 +19,15 @@ import atexit
 import contextlib
 import getpass
 import importlib
+import json
 import multiprocessing
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -32,11 +35,14 @@ from typing import Any
 
 SETTINGS = "pawfile.config.settings"
 # A stop (Ctrl-C, SIGTERM) must end every process within 10 s: granian gives a web worker's
-# requests in flight this long before it kills the worker, then the task consumer gets
-# CONSUMER_STOP_GRACE for tasks in flight (``pawfile serve``; a lone ``pawfile worker`` gets
-# WORKER_STOP_GRACE). A task cut short is safe: the outbox lease expires and it runs again.
+# requests in flight this long before it kills the worker; the task consumer gets
+# CONSUMER_STOP_GRACE for tasks in flight (``pawfile serve``, where it runs in the web worker,
+# at the same time as the requests finish: SERVE_STOP_GRACE covers both; a lone ``pawfile
+# worker`` gets WORKER_STOP_GRACE). A task cut short is safe: the outbox lease expires and it
+# runs again.
 WEB_STOP_GRACE = 4
 CONSUMER_STOP_GRACE = 3.0
+SERVE_STOP_GRACE = WEB_STOP_GRACE + 1
 WORKER_STOP_GRACE = 8.0
 
 
@@ -87,11 +93,16 @@ def _bind_from_env() -> tuple[str, int]:
 # start-up is not interrupted (half-imported modules, a migration cut short) but checked at
 # its ends, and handed to the server or consumer as soon as it listens.
 _stop_requested = False
+# ``pawfile serve-prepare`` until its migrations begin: a stop ends it at once (it has written
+# nothing; its Django start-up under load took seconds of the 10 a stop may take).
+_quit_on_stop = False
 
 
 def _note_stop(signum: int, frame: object) -> None:
     global _stop_requested
     _stop_requested = True
+    if _quit_on_stop:
+        os._exit(0)
 
 
 def _take_stop_signals(*, relay: bool) -> None:
@@ -113,10 +124,13 @@ def _wsgi_app(target: str) -> Any:
     of Django's start-up would only print a traceback). The stop-signal relay starts first:
     granian's worker waits for its stop in a lock wait a signal may not interrupt. Once the
     stop is known, responses close their connection (``wsgi_closing_when_stopping``), so the
-    worker drains. ``target`` is the ``module:attribute`` path granian was given."""
+    worker drains. Granian's handler acts on the first stop signal only
+    (``granian_worker_stop_once``: a third call hung the worker). ``target`` is the
+    ``module:attribute`` path granian was given."""
     from pawfile.lib.malloc import malloc_tune
     from pawfile.lib.stopsignal import (
         exit_now_when_stopped,
+        granian_worker_stop_once,
         stop_signal_relay_start,
         wsgi_closing_when_stopping,
     )
@@ -124,28 +138,35 @@ def _wsgi_app(target: str) -> Any:
     malloc_tune()  # the worker is a process of its own (lib/malloc)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_signal_relay_start()
+    granian_worker_stop_once()
     module, _, name = target.partition(":")  # loaded by its path, as granian would
     application = getattr(importlib.import_module(module), name)
     atexit.register(exit_now_when_stopped)
     return wsgi_closing_when_stopping(application)
 
 
-def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
-    """A granian server for the Django WSGI app. Workers are spawned, not forked, so threads
-    running in this process (the embedded task consumer) are never copied into them. On a stop,
-    a worker still busy after ``WEB_STOP_GRACE`` seconds (a request that never ends, a client
-    that holds its connection) is killed; a write the worker acknowledged is committed already."""
+def _granian(
+    bind: tuple[str, int],
+    workers: int,
+    threads: int,
+    *,
+    log_config: dict[str, Any],
+    kill_timeout: int = WEB_STOP_GRACE,
+) -> Any:
+    """A granian server for the Django WSGI app, logging as ``log_config`` (``settings.LOGGING``)
+    says. Workers are spawned, not forked: each loads Django itself (the ``pawfile serve``
+    supervisor never does). On a stop, a worker still busy after ``kill_timeout`` seconds (a
+    request that never ends, a client that holds its connection) is killed; a write the worker
+    acknowledged is committed already."""
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server import Server
 
     if multiprocessing.get_start_method(allow_none=True) != "spawn":
         multiprocessing.set_start_method("spawn", force=True)
-    from django.conf import settings
-
     from pawfile.ops.logging import dictconfig
 
-    level = str(settings.PAWFILE_LOG_LEVEL).lower()
+    level = str(log_config.get("level", "INFO")).lower()
     server = Server(
         "pawfile.config.wsgi:application",
         address=bind[0],
@@ -156,9 +177,9 @@ def _granian(bind: tuple[str, int], workers: int, threads: int) -> Any:
         blocking_threads=threads,
         log_level=LogLevels(level) if level in {lv.value for lv in LogLevels} else LogLevels.info,
         log_access=False,
-        log_dictconfig=dictconfig(settings.LOGGING),
+        log_dictconfig=dictconfig(log_config),
         respawn_failed_workers=True,
-        workers_kill_timeout=WEB_STOP_GRACE,
+        workers_kill_timeout=kill_timeout,
     )
 
     @server.on_startup
@@ -190,17 +211,57 @@ def _consumer(*, threads: int, scheduler: bool, grace: float) -> Any:
 def _consumer_start(consumer: Any) -> None:
     """Start the embedded consumer's threads with the stop signals blocked: the threads
     inherit the mask, so a stop signal never lands on one of them; Huey's own handlers (meant
-    for a consumer that owns the process) are replaced by ours before a held signal is let
-    through."""
+    for a consumer that owns the process) are replaced by the ones in place before, before a
+    held signal is let through."""
     from pawfile.lib.stopsignal import STOP_SIGNALS
 
+    before = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         consumer.start()
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, _note_stop)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _consumer_stop(consumer: Any) -> None:
+    print("Stopping: finishing tasks in flight...", flush=True)
+    consumer.stop(graceful=True)
+    consumer.huey.notify_interrupted_tasks()
+
+
+def _wsgi_app_with_tasks(target: str) -> Any:
+    """``_wsgi_app`` for the web worker of ``pawfile serve``, which also runs the task consumer
+    (worker threads and scheduler): one Django process for the whole product. The consumer
+    starts once the app is loaded, and stops as soon as the process knows of a stop (tasks in
+    flight get ``CONSUMER_STOP_GRACE`` while the requests in flight finish), or at exit. A
+    worker granian respawns after a crash starts a consumer of its own."""
+    from django.conf import settings
+
+    from pawfile.lib.stopsignal import stopping
+
+    application = _wsgi_app(target)
+    consumer = _consumer(
+        threads=settings.PAWFILE_WORKER_THREADS, scheduler=True, grace=CONSUMER_STOP_GRACE
+    )
+    _consumer_start(consumer)
+    stopped = threading.Event()
+
+    def stop_when_stopping() -> None:
+        stopping.wait()
+        _consumer_stop(consumer)
+        stopped.set()
+
+    def stop_at_exit() -> None:
+        if stopping.is_set():
+            stopped.wait(CONSUMER_STOP_GRACE + 1)
+        else:  # an exit without a stop signal: stop here
+            _consumer_stop(consumer)
+
+    threading.Thread(target=stop_when_stopping, name="tasks-stop", daemon=True).start()
+    atexit.register(stop_at_exit)  # after _wsgi_app's os._exit handler: runs before it
+    return application
 
 
 def _default_threads() -> int:
@@ -210,41 +271,102 @@ def _default_threads() -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Embedded mode: one command runs migrations, the web server, worker and scheduler.
-    A stop signal at any point ends it (during migrations, once they are done), tasks in
-    flight given ``CONSUMER_STOP_GRACE`` seconds."""
-    from django.conf import settings
 
-    consumer = None
+    This process (the supervisor) never loads Django: the start-up that needs it (migrations,
+    the start-up lines) runs in a child process (``serve-prepare``), then granian's one web
+    worker loads the app and runs the task consumer beside it (``_wsgi_app_with_tasks``).
+    One Django process instead of two: idle RSS of the process tree 331 -> 207 MB
+    (``bench/memory.py``). A stop signal at any point ends it (during migrations, once they
+    are done); the worker's requests and tasks in flight are given ``SERVE_STOP_GRACE``."""
+    report = _serve_prepare_run()
+    if _stop_requested or (report and report.get("stopped")):
+        return 0
+    if report is None:
+        return 2  # the child printed why
+    bind = (str(report["bind"][0]), int(report["bind"][1]))
+    threads = args.threads or _default_threads()
+    server = _granian(
+        bind,
+        workers=1,
+        threads=threads,
+        log_config=report["logging"],
+        kill_timeout=SERVE_STOP_GRACE,
+    )
+    server.serve(target_loader=_wsgi_app_with_tasks)
+    return 0
+
+
+def _serve_prepare_run() -> dict[str, Any] | None:
+    """Run ``pawfile serve-prepare`` in a child process (same process group: Ctrl-C reaches it
+    and it finishes its migration before stopping); its report, or None when it failed.
+    The child starts with the stop signals blocked (the mask is inherited): one that comes
+    while its interpreter starts waits until ``main`` has its handler in place."""
+    from pawfile.lib.stopsignal import STOP_SIGNALS
+
+    reader, writer = os.pipe()
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            child = subprocess.Popen(  # noqa: S603 - this interpreter, arguments built here
+                [sys.executable, "-m", "pawfile.cli", "serve-prepare", "--report-fd", str(writer)],
+                pass_fds=(writer,),
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        os.close(writer)
+        writer = -1
+        with os.fdopen(reader, encoding="utf-8") as pipe:
+            reader = -1
+            text = pipe.read()
+        code = child.wait()
+    finally:
+        for fd in (reader, writer):
+            if fd >= 0:
+                os.close(fd)
+    if code != 0 or not text:
+        return None
+    report: dict[str, Any] = json.loads(text)
+    return report
+
+
+def cmd_serve_prepare(args: argparse.Namespace) -> int:
+    """The part of ``pawfile serve``'s start-up that needs Django, in a process of its own:
+    create the data dir, migrate, print the start-up lines, and write to ``--report-fd`` a
+    JSON object: ``{"stopped": true}`` when a stop came, else the address to bind and
+    ``settings.LOGGING``. A stop before the migrations begin ends the process at once
+    (``_quit_on_stop``: nothing written yet). Configuration errors end it with 2 (``main``)."""
+    global _quit_on_stop
+    report: dict[str, Any] = {"stopped": True}
+    if not _stop_requested:
+        from django.conf import settings
+
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
         (settings.DATA_DIR / "media").mkdir(exist_ok=True)
-        _migrate(verbosity=0)
-        if _stop_requested:
-            return 0
-        from pawfile.accounts.firstadmin import setup_link
-
-        bind = args.bind or _bind_from_env()
-        url = settings.PAWFILE_BASE_URL
-        data = settings.DATA_DIR
-        print(f"Pawfile {version()} is starting at {url}/  (data in {data})", flush=True)
-        link = setup_link()
-        if link:
-            print(f"No admin yet. Open this one-time link to create one:\n  {link}", flush=True)
-        from pawfile.ops.tracing import tracing_start
-
-        tracing_start("serve")  # the task consumer's threads (the web worker starts its own)
-        consumer = _consumer(
-            threads=settings.PAWFILE_WORKER_THREADS, scheduler=True, grace=CONSUMER_STOP_GRACE
-        )
-        _consumer_start(consumer)
-        threads = args.threads or _default_threads()
-        _granian(bind, workers=1, threads=threads).serve(target_loader=_wsgi_app)
-    finally:
-        if consumer is not None:
-            print("Stopping: finishing tasks in flight...", flush=True)
-            consumer.stop(graceful=True)
-            consumer.huey.notify_interrupted_tasks()
+        _quit_on_stop = False  # a migration is never cut: a stop now is noted only
+        if not _stop_requested:
+            _migrate(verbosity=0)
+        if not _stop_requested:
+            report = {
+                "stopped": False,
+                "bind": list(_bind_from_env()),
+                "logging": dict(settings.LOGGING),
+            }
+            _serve_greet()
+    with os.fdopen(args.report_fd, "w", encoding="utf-8") as out:
+        json.dump(report, out)
     return 0
+
+
+def _serve_greet() -> None:
+    from django.conf import settings
+
+    from pawfile.accounts.firstadmin import setup_link
+
+    url, data = settings.PAWFILE_BASE_URL, settings.DATA_DIR
+    print(f"Pawfile {version()} is starting at {url}/  (data in {data})", flush=True)
+    link = setup_link()
+    if link:
+        print(f"No admin yet. Open this one-time link to create one:\n  {link}", flush=True)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -260,7 +382,8 @@ def cmd_web(args: argparse.Namespace) -> int:
         return 2
     _workers_warn()
     with _shared_metrics(workers):
-        _granian(bind, workers=workers, threads=threads).serve(target_loader=_wsgi_app)
+        server = _granian(bind, workers=workers, threads=threads, log_config=settings.LOGGING)
+        server.serve(target_loader=_wsgi_app)
     return 0
 
 
@@ -458,6 +581,10 @@ def parser() -> argparse.ArgumentParser:
         help="request threads (default twice the CPUs plus one, at most 8)",
     )
 
+    prepare = sub.add_parser("serve-prepare")  # pawfile serve's child; no help: not listed
+    prepare.set_defaults(func=cmd_serve_prepare)
+    prepare.add_argument("--report-fd", type=int, required=True)
+
     web = add("web", cmd_web, "Run a web process for scale-out (no migrations, no worker).")
     web.add_argument(
         "--bind", type=_bind, help="HOST:PORT to listen on (default PAWFILE_BIND or 127.0.0.1:8000)"
@@ -512,18 +639,22 @@ def parser() -> argparse.ArgumentParser:
         cmd_backup,
         "Write a backup archive of the database and stored files (safe while serving).",
     )
-    backup.add_argument("--to", help="folder for the archive (default PAWFILE_BACKUP_DIR)")
+    backup.add_argument(
+        "--to", help="folder or s3://BUCKET/PREFIX/ for the archive (default PAWFILE_BACKUP_DIR)"
+    )
     backup.add_argument(
         "--encrypt-to",
         metavar="AGE_RECIPIENT",
         help="age recipient (age1...) to encrypt to (default PAWFILE_BACKUP_ENCRYPT_TO)",
     )
-    backup.add_argument("--verify", metavar="ARCHIVE", help="check an archive; restore nothing")
+    backup.add_argument(
+        "--verify", metavar="ARCHIVE", help="check an archive (file or s3://…); restore nothing"
+    )
     backup.add_argument("--identity", metavar="KEYFILE", help="age key file for --verify")
     restore = add(
         "restore", cmd_restore, "Restore a backup archive into an empty site (Pawfile stopped)."
     )
-    restore.add_argument("archive", metavar="ARCHIVE")
+    restore.add_argument("archive", metavar="ARCHIVE", help="a file or s3://BUCKET/KEY")
     restore.add_argument("--identity", metavar="KEYFILE", help="age key file (encrypted archive)")
     restore.add_argument(
         "--force", action="store_true", help="replace the database and files the site holds"
@@ -556,9 +687,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from django.core.exceptions import ImproperlyConfigured
 
     running = args.command in {"serve", "web", "worker"}
-    if running:
-        # from the first moment: a stop during start-up is a stop
+    if args.command == "serve-prepare":
+        global _quit_on_stop
+        _quit_on_stop = True
+    if running or args.command == "serve-prepare":
+        # from the first moment: a stop during start-up is a stop (serve-prepare starts
+        # with the stop signals blocked until here: _serve_prepare_run)
         _take_stop_signals(relay=args.command != "worker")
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))
+    if args.command == "serve":  # Django is loaded by its children only (cmd_serve)
+        code = cmd_serve(args)
+        if code == 0:
+            print("Stopped.", flush=True)
+            from pawfile.lib.stopsignal import exit_now_when_stopped
+
+            exit_now_when_stopped(code)
+        return code
     try:
         if args.command != "restore":
             # before the apps load (the task queue opens its file then): a wrong

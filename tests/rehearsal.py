@@ -18,26 +18,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import re
 import shlex
-import signal
-import socket
 import ssl
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from tests.cluster import PAWFILE, Cluster, free_port, process_env, services_cluster
+
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
-PAWFILE = str(Path(sys.executable).with_name("pawfile"))
 INSTALLED_PAWFILE = "/opt/pawfile/venv/bin/pawfile"
 UPSTREAM_PORTS = (8001, 8002, 8003)
 
@@ -63,12 +59,6 @@ ISOLATION = {"PAWFILE_CACHE_PREFIX", "PAWFILE_QUEUE_NAME"}
 
 class RehearsalError(RuntimeError):
     """Something the rehearsal needs is missing (nginx, a service); the message says what."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def env_file(path: Path) -> dict[str, str]:
@@ -177,37 +167,33 @@ def certificate(folder: Path) -> tuple[Path, Path, Path]:
 
 @dataclass
 class Site:
-    """A running rehearsal: ``url`` is nginx's https address, ``nodes`` the web ports."""
+    """A running rehearsal: ``url`` is nginx's https address, ``nodes`` the web ports;
+    ``cluster`` holds its processes (nginx, the nodes, the workers, the scheduler)."""
 
     url: str
     ca: Path
     nodes: list[int]
-    env: dict[str, str]
-    folder: Path
+    cluster: Cluster
     token: str
     pet_ids: list[int]
     metrics_token: str
-    database_url: str
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.folder / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.processes[name] = process
-        return process
+    @property
+    def env(self) -> dict[str, str]:
+        return self.cluster.env
+
+    @property
+    def database_url(self) -> str:
+        return self.cluster.database_url
 
     def start_node(self, port: int) -> None:
-        process = self.start(f"web-{port}", unit_command("pawfile-web@.service", str(port)))
-        wait_until_up(f"http://127.0.0.1:{port}", process)
+        command = unit_command("pawfile-web@.service", str(port))
+        self.cluster.start(f"web-{port}", command, url=f"http://127.0.0.1:{port}")
+        self.cluster.up(f"web-{port}", timeout=60, ready=(200, 503))
 
     def kill(self, name: str) -> None:
         """``kill -9`` of the process and every process it started (its session)."""
-        process = self.processes[name]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=20)
+        self.cluster.kill(name)
 
     def requests_served(self, port: int) -> float:
         """Requests the node on ``port`` has answered, from its own /metrics."""
@@ -251,22 +237,7 @@ class Site:
         return [item["Key"] for item in listed.get("Contents", [])]
 
     def log_tail(self, name: str, size: int = 1500) -> str:
-        path = self.folder / f"{name}.log"
-        return path.read_text(errors="replace")[-size:] if path.exists() else ""
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RehearsalError(f"{url} exited early with {process.returncode}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code in (200, 503):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RehearsalError(f"{url} did not come up")
+        return self.cluster.log_tail(name, size)
 
 
 @contextlib.contextmanager
@@ -283,147 +254,74 @@ def s3_server() -> Iterator[str]:
         server.stop()
 
 
-@contextlib.contextmanager
-def site_up(
-    folder: Path,
-    *,
-    database_url: str,
-    redis_url: str,
-    nodes: int = 3,
-    workers: int = 2,
-    extra_env: dict[str, str] | None = None,
-) -> Iterator[Site]:
-    """The whole scale-out site from deploy/: ``nodes`` web nodes, ``workers`` workers and the
-    scheduler behind nginx. Everything made is removed on exit (database, Redis keys).
-    ``extra_env`` is added on top (the benchmark lifts the API rate limits with it)."""
-    import boto3
-    import psycopg
-    import redis
-
-    from tests.smtp import MailServer
-
-    nginx = "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        raise RehearsalError("nginx is missing: apt-get install nginx-light (make browser does)")
-    name = "pawfile_rehearsal_" + uuid.uuid4().hex[:8]
-    parts = urlsplit(database_url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    site_database = urlunsplit(parts._replace(path="/" + name))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    secrets = folder / "secrets"
-    secrets.mkdir(parents=True)
+def secrets_written(folder: Path) -> str:
+    """The secrets' files the shipped env names (``*_FILE``); returns the metrics token."""
     from cryptography.fernet import Fernet
 
+    secrets = folder / "secrets"
+    secrets.mkdir(parents=True)
     metrics_token = uuid.uuid4().hex
     (secrets / "secret_key").write_text("rehearsal-" + uuid.uuid4().hex * 2)
     (secrets / "field_keys").write_text(Fernet.generate_key().decode())
     (secrets / "metrics_token").write_text(metrics_token)
     (secrets / "s3_secret").write_text("rehearsal-secret")
-    ca, cert, key = certificate(folder)
-    http_port, https_port = free_port(), free_port()
-    ports = [free_port() for _ in range(nodes)]
-    mail = MailServer()
-    mail.start()
-    stack = contextlib.ExitStack()
-    processes: dict[str, subprocess.Popen[bytes]] = {}
+    return metrics_token
+
+
+def bucket_made(s3_url: str) -> str:
+    """The site's bucket on the local S3 server; returns its name."""
+    import boto3
+
+    bucket = "pawfile-rehearsal"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="eu-west-1",
+        aws_access_key_id="rehearsal",
+        aws_secret_access_key="rehearsal-secret",
+    ).create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    return bucket
+
+
+def site_seeded(cluster: Cluster) -> tuple[str, list[int]]:
+    """Migrated (the migrate unit) and seeded with ``bench/apidata.py``: (token, pet ids)."""
     try:
-        s3_url = stack.enter_context(s3_server())
-        bucket = "pawfile-rehearsal"
-        boto3.client(
-            "s3",
-            endpoint_url=s3_url,
-            region_name="eu-west-1",
-            aws_access_key_id="rehearsal",
-            aws_secret_access_key="rehearsal-secret",
-        ).create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        cluster.run(unit_command("pawfile-migrate.service"))
+    except AssertionError as exc:
+        raise RehearsalError(f"migrate failed: {exc}") from None
+    token_file = cluster.folder / "token"
+    command = [sys.executable, str(REPO / "bench" / "apidata.py"), "--tokens", "1"]
+    try:
+        seeded = cluster.run(
+            [*command, "--tokens-file", str(token_file)],
+            env={"DJANGO_SETTINGS_MODULE": "pawfile.config.settings"},
         )
-        shipped = env_file(DEPLOY / "pawfile.env")
-        site_values = {
-            "PAWFILE_BASE_URL": f"https://localhost:{https_port}",
-            "PAWFILE_DATA_DIR": str(folder / "data"),
-            "PAWFILE_SECRET_KEY_FILE": str(secrets / "secret_key"),
-            "PAWFILE_FIELD_KEYS_FILE": str(secrets / "field_keys"),
-            "PAWFILE_METRICS_TOKEN_FILE": str(secrets / "metrics_token"),
-            "DATABASE_URL": site_database,
-            "REDIS_URL": redis_url,
-            "S3_BUCKET": bucket,
-            "S3_ENDPOINT_URL": s3_url,
-            "S3_ACCESS_KEY_ID": "rehearsal",
-            "S3_SECRET_ACCESS_KEY_FILE": str(secrets / "s3_secret"),
-            "EMAIL_URL": f"smtp://127.0.0.1:{mail.port}",
-            "PAWFILE_BACKUP_DIR": str(folder / "backups"),
-        }
-        assert set(site_values) == SITE_VALUES and set(shipped) >= SITE_VALUES
-        prefix = name.replace("_", "-")
-        env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("PAWFILE_", "DJANGO_", "S3_", "OTEL_"))
-                and k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "PYTEST_XDIST_WORKER"}
-            },
-            **shipped,
-            **site_values,
-            "PAWFILE_CACHE_PREFIX": prefix,
-            "PAWFILE_QUEUE_NAME": prefix,
-            **(extra_env or {}),
-        }
-        (folder / "data").mkdir()
-        site = Site(
-            url=f"https://localhost:{https_port}",
-            ca=ca,
-            nodes=ports,
-            env=env,
-            folder=folder,
-            token="",
-            pet_ids=[],
-            metrics_token=metrics_token,
-            database_url=site_database,
-            processes=processes,
+    except AssertionError as exc:
+        raise RehearsalError(f"seeding failed: {exc}") from None
+    pet_ids = json.loads(seeded.stdout.decode().strip().splitlines()[-1])["pet_ids"]
+    return token_file.read_text().strip(), pet_ids
+
+
+def nginx_started(cluster: Cluster, *, ports: list[int], http_port: int, https_port: int) -> None:
+    """nginx with the shipped site in front of ``ports``, as process ``nginx``; returns once it
+    answers ``/health`` over TLS (with the rehearsal's CA, written in ``cluster.folder``)."""
+    folder = cluster.folder
+    nginx = "/usr/sbin/nginx"
+    ca, cert, key = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    upstream = folder / "nginx-upstream.conf"
+    upstream.write_text(nginx_upstream(ports))
+    (folder / "acme").mkdir()
+    nd = folder / "nginx"
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
+        (nd / sub).mkdir(parents=True)
+    site_conf = folder / "nginx-site.conf"
+    site_conf.write_text(
+        nginx_site(
+            http_port=http_port, https_port=https_port, upstream=upstream, cert=cert, key=key
         )
-        migrate = subprocess.run(
-            unit_command("pawfile-migrate.service"), env=env, capture_output=True, timeout=300
-        )
-        if migrate.returncode:
-            raise RehearsalError("migrate failed: " + migrate.stderr.decode()[-1500:])
-        seeded = subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "bench" / "apidata.py"),
-                "--tokens",
-                "1",
-                "--tokens-file",
-                str(folder / "token"),
-            ],
-            env={**env, "DJANGO_SETTINGS_MODULE": "pawfile.config.settings"},
-            capture_output=True,
-            timeout=300,
-        )
-        if seeded.returncode:
-            raise RehearsalError("seeding failed: " + seeded.stderr.decode()[-1500:])
-        site.pet_ids = json.loads(seeded.stdout.decode().strip().splitlines()[-1])["pet_ids"]
-        site.token = (folder / "token").read_text().strip()
-        for port in ports:
-            site.start_node(port)
-        for n in range(1, workers + 1):
-            site.start(f"worker-{n}", unit_command("pawfile-worker@.service", str(n)))
-        site.start("scheduler", unit_command("pawfile-scheduler.service"))
-        upstream = folder / "nginx-upstream.conf"
-        upstream.write_text(nginx_upstream(ports))
-        (folder / "acme").mkdir()
-        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
-            (folder / "nginx" / sub).mkdir(parents=True)
-        site_conf = folder / "nginx-site.conf"
-        site_conf.write_text(
-            nginx_site(
-                http_port=http_port, https_port=https_port, upstream=upstream, cert=cert, key=key
-            )
-        )
-        nd = folder / "nginx"
-        (folder / "nginx.conf").write_text(
-            f"""user root;
+    )
+    (folder / "nginx.conf").write_text(
+        f"""user root;
 worker_processes 1;
 pid {nd}/nginx.pid;
 error_log {nd}/logs/error.log warn;
@@ -438,44 +336,96 @@ http {{
     include {site_conf};
 }}
 """
-        )
-        command = [nginx, "-p", str(nd), "-c", str(folder / "nginx.conf")]
-        checked = subprocess.run([*command, "-t"], capture_output=True, timeout=30)
-        if checked.returncode:
-            raise RehearsalError("nginx -t: " + checked.stderr.decode()[-1500:])
-        site.start("nginx", [*command, "-g", "daemon off;"])
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if (
-                    httpx.get(
-                        site.url + "/health",
-                        verify=ssl.create_default_context(cafile=str(ca)),
-                        timeout=5,
-                    ).status_code
-                    == 200
-                ):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RehearsalError("nginx did not answer: " + site.log_tail("nginx"))
-            time.sleep(0.3)
-        yield site
+    )
+    command = [nginx, "-p", str(nd), "-c", str(folder / "nginx.conf")]
+    try:
+        cluster.run([*command, "-t"], timeout=30)
+    except AssertionError as exc:
+        raise RehearsalError(f"nginx -t: {exc}") from None
+    cluster.start("nginx", [*command, "-g", "daemon off;"])
+    tls = ssl.create_default_context(cafile=str(ca))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            url = f"https://localhost:{https_port}/health"
+            if httpx.get(url, verify=tls, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RehearsalError("nginx did not answer: " + cluster.log_tail("nginx"))
+        time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def site_up(
+    folder: Path,
+    *,
+    database_url: str,
+    redis_url: str,
+    nodes: int = 3,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Site]:
+    """The whole scale-out site from deploy/: ``nodes`` web nodes, ``workers`` workers and the
+    scheduler behind nginx. Everything made is removed on exit (processes, database, Redis
+    keys: ``tests/cluster.py``). ``extra_env`` is added on top (the benchmark lifts the API
+    rate limits with it)."""
+    from tests.smtp import MailServer
+
+    if not Path("/usr/sbin/nginx").exists():
+        raise RehearsalError("nginx is missing: apt-get install nginx-light (make browser does)")
+    metrics_token = secrets_written(folder)
+    secrets = folder / "secrets"
+    ca, _, _ = certificate(folder)
+    http_port, https_port = free_port(), free_port()
+    ports = [free_port() for _ in range(nodes)]
+    mail = MailServer()
+    mail.start()
+    try:
+        with (
+            s3_server() as s3_url,
+            services_cluster(
+                folder, label="rehearsal", database_url=database_url, redis_url=redis_url
+            ) as cluster,
+        ):
+            site_values = {
+                "PAWFILE_BASE_URL": f"https://localhost:{https_port}",
+                "PAWFILE_DATA_DIR": str(folder / "data"),
+                "PAWFILE_SECRET_KEY_FILE": str(secrets / "secret_key"),
+                "PAWFILE_FIELD_KEYS_FILE": str(secrets / "field_keys"),
+                "PAWFILE_METRICS_TOKEN_FILE": str(secrets / "metrics_token"),
+                "DATABASE_URL": cluster.database_url,
+                "REDIS_URL": redis_url,
+                "S3_BUCKET": bucket_made(s3_url),
+                "S3_ENDPOINT_URL": s3_url,
+                "S3_ACCESS_KEY_ID": "rehearsal",
+                "S3_SECRET_ACCESS_KEY_FILE": str(secrets / "s3_secret"),
+                "EMAIL_URL": f"smtp://127.0.0.1:{mail.port}",
+                "PAWFILE_BACKUP_DIR": str(folder / "backups"),
+            }
+            shipped = env_file(DEPLOY / "pawfile.env")
+            assert set(site_values) == SITE_VALUES and set(shipped) >= SITE_VALUES
+            # the shipped text, what names this machine, and this run's own Redis keys
+            isolation = {name: cluster.env[name] for name in ISOLATION}
+            cluster.env = process_env({**shipped, **site_values, **isolation, **(extra_env or {})})
+            (folder / "data").mkdir()
+            token, pet_ids = site_seeded(cluster)
+            site = Site(
+                url=f"https://localhost:{https_port}",
+                ca=ca,
+                nodes=ports,
+                cluster=cluster,
+                token=token,
+                pet_ids=pet_ids,
+                metrics_token=metrics_token,
+            )
+            for port in ports:
+                site.start_node(port)
+            for n in range(1, workers + 1):
+                cluster.start(f"worker-{n}", unit_command("pawfile-worker@.service", str(n)))
+            cluster.start("scheduler", unit_command("pawfile-scheduler.service"))
+            nginx_started(cluster, ports=ports, http_port=http_port, https_port=https_port)
+            yield site
     finally:
-        for process in processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-        stack.close()
         mail.stop()
-        client = redis.Redis.from_url(redis_url)
-        for key_name in client.scan_iter(f"*{name.replace('_', '-')}*"):
-            client.delete(key_name)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,11 +15,7 @@ The figures (acknowledged, present, lost) are printed (``-s``) and kept in the d
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,19 +23,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.cluster import PAWFILE, Cluster, free_port, local_cluster, services_cluster
 from tests.smtp import MailServer
-from tests.test_scaleout import free_port, wait_until_up
 
 pytestmark = [pytest.mark.slow]
 
-PAWFILE = str(Path(sys.executable).with_name("pawfile"))
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "ann@example.org"
 PASSWORD = "correct-horse-battery-42"
 WRITES = 200
@@ -59,13 +52,10 @@ def mail_stop(mail: MailServer) -> None:
         mail.stop()
 
 
-def base_env(tmp_path: Path, mail_port: int) -> dict[str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PAWFILE_", "DJANGO_"))},
-        "PAWFILE_DATA_DIR": str(tmp_path / "data"),
-        "PAWFILE_SECRET_KEY": "crash-test-" + "s" * 40,
+def site_values(mail_port: int) -> dict[str, str]:
+    """The crash tests' settings: an admin, no API limits, a quick outbox retry and lease."""
+    return {
         "PAWFILE_ADMIN_PASSWORD": PASSWORD,
-        "PAWFILE_LOG_LEVEL": "WARNING",
         "PAWFILE_API_RATELIMIT_USER": "100000/60",
         "PAWFILE_API_RATELIMIT_IP": "100000/60",
         "PAWFILE_JWT_ACCESS_TTL": "3600",
@@ -74,45 +64,12 @@ def base_env(tmp_path: Path, mail_port: int) -> dict[str, str]:
         "PAWFILE_OUTBOX_LEASE": "5",
         "EMAIL_URL": f"smtp://127.0.0.1:{mail_port}",
     }
-    for name in ("PYTEST_XDIST_WORKER", "DATABASE_URL", "REDIS_URL"):
-        env.pop(name, None)
-    return env
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A ``pawfile`` command in a process group of its own (so the whole group can die)."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [PAWFILE, *args],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def kill_group(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    deadline = time.monotonic() + 30
-    while group_members(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not group_members(process.pid), "a process of the group outlived SIGKILL"
-
-
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+def site_prepared(site: Cluster, mail_port: int) -> None:
+    site.env |= site_values(mail_port)
+    site.pawfile("migrate")
+    site.pawfile("createadmin", "--email", ADMIN)
 
 
 def token(url: str) -> str:
@@ -244,126 +201,78 @@ def mail_port() -> Iterator[int]:
 
 
 def test_kill_9_of_serve_loses_no_acknowledged_write(tmp_path: Path, mail_port: int) -> None:
-    env = base_env(tmp_path, mail_port)
-    for command in (["migrate"], ["createadmin", "--email", ADMIN]):
-        subprocess.run(
-            [PAWFILE, *command], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300
-        )
-    log = tmp_path / "serve.log"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    serve = start(["serve", "--bind", f"127.0.0.1:{port}"], env, log)
     mail = mail_server_on(mail_port)
     try:
-        wait_until_up(url, serve, timeout=120)
-        headers, household_id, pet_id = setup_site(url)
-        invite_while_mail_is_down(url, headers, household_id)
-        load = Load(url, pet_id, headers)
-        load.run_and_kill(lambda: kill_group(serve))
+        with local_cluster(tmp_path, label="crash") as site:
+            site_prepared(site, mail_port)
+            port = free_port()
+            url = site.web(port, command="serve")
+            site.up(timeout=120)
+            headers, household_id, pet_id = setup_site(url)
+            invite_while_mail_is_down(url, headers, household_id)
+            load = Load(url, pet_id, headers)
+            load.run_and_kill(lambda: site.kill(f"serve-{port}"))
 
-        mail.start()
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        serve = start(["serve", "--bind", f"127.0.0.1:{port}"], env, log)
-        wait_until_up(url, serve, timeout=120)
-        database = Path(env["PAWFILE_DATA_DIR"]) / "pawfile.sqlite3"
-        with sqlite3.connect(database, timeout=30) as db:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            rows = {
-                row[0]: row[1:]
-                for row in db.execute(
-                    "SELECT id, kind, name, date, notes FROM health_healthrecord WHERE name LIKE ?",
-                    (f"crash-{load.run}-%",),
-                )
-            }
-        db.close()
-        check_after_restart(load, rows)
-        mail_delivered_once(mail)
+            mail.start()
+            site.web(command="serve")
+            site.up(timeout=120)
+            database = Path(site.env["PAWFILE_DATA_DIR"]) / "pawfile.sqlite3"
+            with sqlite3.connect(database, timeout=30) as db:
+                assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+                rows = {
+                    row[0]: row[1:]
+                    for row in db.execute(
+                        "SELECT id, kind, name, date, notes FROM health_healthrecord "
+                        "WHERE name LIKE ?",
+                        (f"crash-{load.run}-%",),
+                    )
+                }
+            db.close()
+            check_after_restart(load, rows)
+            mail_delivered_once(mail)
     finally:
-        if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGTERM)
-            try:
-                serve.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(serve.pid, signal.SIGKILL)
         mail_stop(mail)
 
 
 # --- Scale-out: a web node and a worker on PostgreSQL + Redis ----------------------------------
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-REDIS_URL = os.environ.get("REDIS_URL", "")
-
 
 @pytest.mark.services
 def test_kill_9_of_a_web_node_and_a_worker_loses_nothing(tmp_path: Path, mail_port: int) -> None:
-    if not DATABASE_URL.startswith("postgres") or not REDIS_URL:
-        pytest.fail("the scale-out crash test needs DATABASE_URL (PostgreSQL) and REDIS_URL")
     import psycopg
-    import redis
 
-    name = "pawfile_crash_" + uuid.uuid4().hex[:8]
-    parts = urlsplit(DATABASE_URL)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    node_url = urlunsplit(parts._replace(path="/" + name))
-    prefix = "crash-" + uuid.uuid4().hex[:8]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = {
-        **base_env(tmp_path, mail_port),
-        "DATABASE_URL": node_url,
-        "REDIS_URL": REDIS_URL,
-        "PAWFILE_CACHE_PREFIX": prefix,
-        "PAWFILE_QUEUE_NAME": prefix,
-        "PAWFILE_ALLOW_UNSHARED": "1",  # one node, no files written: local storage is fine
-    }
-    processes: dict[str, subprocess.Popen[bytes]] = {}
     mail = mail_server_on(mail_port)
-    log = tmp_path / "nodes.log"
     try:
-        for command in (["migrate"], ["createadmin", "--email", ADMIN]):
-            subprocess.run(
-                [PAWFILE, *command], env=env, cwd=ROOT, check=True, capture_output=True,
-                timeout=300,
-            )  # fmt: skip
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        web = ["web", "--bind", f"127.0.0.1:{port}", "--threads", "4"]
-        processes["web"] = start(web, env, log)
-        processes["worker"] = start(["worker", "--scheduler"], env, log)
-        wait_until_up(url, processes["web"], timeout=120)
-        headers, household_id, pet_id = setup_site(url)
-        invite_while_mail_is_down(url, headers, household_id)
-        load = Load(url, pet_id, headers)
+        with services_cluster(tmp_path, label="crash") as site:
+            site.env["PAWFILE_ALLOW_UNSHARED"] = "1"  # one node, no files written: local is fine
+            site_prepared(site, mail_port)
+            port = free_port()
+            url = site.web(port, threads=4)
+            site.start("worker", [PAWFILE, "worker", "--scheduler"])
+            site.up(timeout=120)
+            headers, household_id, pet_id = setup_site(url)
+            invite_while_mail_is_down(url, headers, household_id)
+            load = Load(url, pet_id, headers)
 
-        def kill_both() -> None:
-            kill_group(processes["web"])
-            kill_group(processes["worker"])
+            def kill_both() -> None:
+                site.kill(f"web-{port}")
+                site.kill("worker")
 
-        load.run_and_kill(kill_both)
-        mail.start()
-        processes["web"] = start(web, env, log)
-        processes["worker"] = start(["worker", "--scheduler"], env, log)
-        wait_until_up(url, processes["web"], timeout=120)
-        with psycopg.connect(node_url) as conn:
-            rows = {
-                row[0]: (row[1], row[2], row[3].isoformat(), row[4])
-                for row in conn.execute(
-                    "SELECT id, kind, name, date, notes FROM health_healthrecord "
-                    "WHERE name LIKE %s",
-                    (f"crash-{load.run}-%",),
-                )
-            }
-        check_after_restart(load, rows)
-        mail_delivered_once(mail)
+            load.run_and_kill(kill_both)
+            mail.start()
+            site.web(port, threads=4)
+            site.start("worker", [PAWFILE, "worker", "--scheduler"])
+            site.up(timeout=120)
+            with psycopg.connect(site.database_url) as conn:
+                rows = {
+                    row[0]: (row[1], row[2], row[3].isoformat(), row[4])
+                    for row in conn.execute(
+                        "SELECT id, kind, name, date, notes FROM health_healthrecord "
+                        "WHERE name LIKE %s",
+                        (f"crash-{load.run}-%",),
+                    )
+                }
+            check_after_restart(load, rows)
+            mail_delivered_once(mail)
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
         mail_stop(mail)
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(f"*{prefix}*"):
-            client.delete(key)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from pawfile.ops.checks import unshared_reasons
+from tests.cluster import free_port, wait_until_up
 from tests.config.test_settings import STRONG_KEY, pawfile
-from tests.test_scaleout import free_port, wait_until_up
 
 # Never connected to: the refusal comes before any connection.
 POSTGRES = "postgres://pawfile@127.0.0.1:9/pawfile"

@@ -23,8 +23,8 @@ import sqlcipher3
 
 from pawfile.lib.sqlcipher import connect_keyed
 from pawfile.lib.sqlcipher.huey import SqlCipherHuey
+from tests.cluster import PAWFILE, free_port, wait_until_up
 from tests.config.test_settings import pawfile
-from tests.test_scaleout import PAWFILE, free_port, wait_until_up
 
 KEY = "correct horse 'battery' staple"  # a quote, to check the escaping
 ADMIN = "ann@example.org"

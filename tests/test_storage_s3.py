@@ -15,12 +15,9 @@ bucket of its objects.
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -30,9 +27,9 @@ from pawfile.health import services as health_services
 from pawfile.ops.backup import media
 from pawfile.pets import photos, services
 from pawfile.pets.models import Pet
+from tests.cluster import free_port, services_cluster
 from tests.conftest import PASSWORD, Cast, response_close
 from tests.s3 import ACCESS_KEY, REGION, SECRET_KEY, s3_client, s3_env, s3_keys
-from tests.test_scaleout import PAWFILE, free_port, wait_until_up
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -165,75 +162,28 @@ def test_the_backup_copies_objects_through_the_storage_api(
 
 # --- Two web nodes on PostgreSQL + Redis + the bucket (services pass) -----------------------
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-REDIS_URL = os.environ.get("REDIS_URL", "")
-
 
 @pytest.fixture
 def two_nodes(tmp_path: Path, s3_server: str, s3_bucket: str) -> Iterator[dict[str, object]]:
-    if not DATABASE_URL.startswith("postgres") or not REDIS_URL:
-        pytest.fail("the two-node storage test needs DATABASE_URL (PostgreSQL) and REDIS_URL")
-    import psycopg
-    import redis
-
-    name = "pawfile_s3_" + uuid.uuid4().hex[:8]
-    parts = urlsplit(DATABASE_URL)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    ports = [free_port(), free_port()]
-    prefix = "s3nodes-" + uuid.uuid4().hex[:8]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PAWFILE_", "DJANGO_"))},
-        **s3_env(s3_server, s3_bucket, S3_SSE="AES256"),
-        "DATABASE_URL": urlunsplit(parts._replace(path="/" + name)),
-        "REDIS_URL": REDIS_URL,
-        "PAWFILE_CACHE_PREFIX": prefix,
-        "PAWFILE_QUEUE_NAME": prefix,
-        "PAWFILE_SECRET_KEY": "s3-nodes-test-" + "s" * 40,
-        "PAWFILE_BASE_URL": f"http://127.0.0.1:{ports[0]}",
-        "PAWFILE_LOG_LEVEL": "WARNING",
-        "PAWFILE_ADMIN_PASSWORD": PASSWORD,
-        "PAWFILE_TASKS_IMMEDIATE": "true",  # no worker here: side effects run in the request
-    }
-    env.pop("PYTEST_XDIST_WORKER", None)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
+    """Two web nodes on one new database and the test's bucket, each with a data dir of its
+    own (nothing is shared through the local disk); no worker: tasks run in the request."""
+    with services_cluster(tmp_path, label="s3") as nodes:
+        ports = [free_port(), free_port()]
+        nodes.env |= {
+            **s3_env(s3_server, s3_bucket, S3_SSE="AES256"),
+            "PAWFILE_BASE_URL": f"http://127.0.0.1:{ports[0]}",
+            "PAWFILE_ADMIN_PASSWORD": PASSWORD,
+            "PAWFILE_TASKS_IMMEDIATE": "true",  # no worker here: side effects run in the request
+        }
+        urls = []
         for index, port in enumerate(ports):
-            # each node its own data dir: nothing is shared through the local disk
-            node_env = {**env, "PAWFILE_DATA_DIR": str(tmp_path / f"node{index}")}
+            node_env = {"PAWFILE_DATA_DIR": str(tmp_path / f"node{index}")}
             if index == 0:
-                for command in (["migrate"], ["createadmin", "--email", "ann@example.org"]):
-                    subprocess.run(
-                        [PAWFILE, *command], env=node_env, check=True, capture_output=True,
-                        timeout=300,
-                    )  # fmt: skip
-            log = (tmp_path / f"web-{port}.log").open("wb")
-            processes.append(
-                subprocess.Popen(
-                    [PAWFILE, "web", "--bind", f"127.0.0.1:{port}", "--threads", "2"],
-                    env=node_env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
-        for url, process in zip(urls, processes, strict=True):
-            wait_until_up(url, process, timeout=90)
+                nodes.pawfile("migrate", env=node_env)
+                nodes.pawfile("createadmin", "--email", "ann@example.org", env=node_env)
+            urls.append(nodes.web(port, env=node_env))
+        nodes.up(timeout=90)
         yield {"urls": urls, "bucket": s3_bucket, "endpoint": s3_server}
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(f"*{prefix}*"):
-            client.delete(key)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def jwt(url: str, email: str) -> str:

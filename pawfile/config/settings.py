@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -326,6 +327,9 @@ if REDIS_URL:
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
         "utc": True,
+        # Nothing reads a task's return value: without this every one stays in the
+        # queue's results store (a Redis hash, a table of the queue file) for ever.
+        "results": False,
     }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -335,6 +339,7 @@ else:
         "filename": str(DATA_DIR / "tasks.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
         "utc": True,
+        "results": False,  # as above
     }
     if PAWFILE_DB_KEY:
         HUEY.update(huey_class="pawfile.lib.sqlcipher.huey.SqlCipherHuey", key=PAWFILE_DB_KEY)
@@ -766,7 +771,47 @@ PAWFILE_ALLOW_UNSHARED = env.bool("PAWFILE_ALLOW_UNSHARED", False)
 # the age recipient they are encrypted to (empty: not encrypted), how many to keep (the newest
 # of each of the last N hours, days and ISO weeks), and after how many seconds without a good
 # backup /health warns (0: never; default three intervals for hourly, 26 hours otherwise).
-PAWFILE_BACKUP_DIR = Path(env.str("PAWFILE_BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+# PAWFILE_BACKUP_DIR may be a bucket, "s3://bucket/prefix/": archives are then uploaded there
+# (and pruned there) with the S3_* settings above, each of which PAWFILE_BACKUP_S3_* overrides
+# for backups alone (another store, or keys that may write but not delete).
+_backup_dir = env.str("PAWFILE_BACKUP_DIR", str(DATA_DIR / "backups"))
+PAWFILE_BACKUP_DIR: Path | str = (
+    _backup_dir if _backup_dir.startswith("s3://") else Path(_backup_dir).resolve()
+)
+if isinstance(PAWFILE_BACKUP_DIR, str) and not re.fullmatch(
+    r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?", PAWFILE_BACKUP_DIR
+):
+    raise ImproperlyConfigured(
+        f"PAWFILE_BACKUP_DIR must be a folder or s3://bucket/prefix/, got {PAWFILE_BACKUP_DIR!r}"
+    )
+_backup_endpoint = env.url(
+    "PAWFILE_BACKUP_S3_ENDPOINT_URL", S3_ENDPOINT_URL, schemes=("http", "https")
+)
+PAWFILE_BACKUP_S3: dict[str, str] = {
+    "endpoint_url": _backup_endpoint,
+    "region": env.str("PAWFILE_BACKUP_S3_REGION", S3_REGION),
+    "access_key_id": env.str("PAWFILE_BACKUP_S3_ACCESS_KEY_ID", S3_ACCESS_KEY_ID),
+    "secret_access_key": env.secret("PAWFILE_BACKUP_S3_SECRET_ACCESS_KEY", S3_SECRET_ACCESS_KEY),
+    "addressing_style": env.str(
+        "PAWFILE_BACKUP_S3_ADDRESSING_STYLE",
+        S3_ADDRESSING_STYLE
+        if _backup_endpoint == S3_ENDPOINT_URL
+        else "path"
+        if _backup_endpoint
+        else "virtual",
+    ),
+    "sse": env.str("PAWFILE_BACKUP_S3_SSE", S3_SSE),
+    "sse_kms_key_id": env.str("PAWFILE_BACKUP_S3_SSE_KMS_KEY_ID", S3_SSE_KMS_KEY_ID),
+}
+if PAWFILE_BACKUP_S3["addressing_style"] not in {"path", "virtual"}:
+    raise ImproperlyConfigured("PAWFILE_BACKUP_S3_ADDRESSING_STYLE must be path or virtual")
+if PAWFILE_BACKUP_S3["sse"] not in {"none", "AES256", "aws:kms"}:
+    raise ImproperlyConfigured("PAWFILE_BACKUP_S3_SSE must be none, AES256 or aws:kms")
+if bool(PAWFILE_BACKUP_S3["access_key_id"]) != bool(PAWFILE_BACKUP_S3["secret_access_key"]):
+    raise ImproperlyConfigured(
+        "Set both PAWFILE_BACKUP_S3_ACCESS_KEY_ID and PAWFILE_BACKUP_S3_SECRET_ACCESS_KEY "
+        "(or S3_*), or neither (boto3's own credentials)"
+    )
 PAWFILE_BACKUP_SCHEDULE = env.str("PAWFILE_BACKUP_SCHEDULE", "hourly").strip().lower()
 if PAWFILE_BACKUP_SCHEDULE not in {"hourly", "daily", "off"} and (
     len(PAWFILE_BACKUP_SCHEDULE.split()) != 5

@@ -1,7 +1,8 @@
 """What the documents app adds to the shared features (``pawfile.lib.registry``).
 
-Called once from ``DocumentsConfig.ready``: the "Health report (PDF)" button among the
-actions of the pet page, the wallet card (Apple / Google Wallet) below the profile, and in a
+Called once from ``DocumentsConfig.ready``: the "Health report (PDF)" and lost poster buttons
+among the actions of the pet page, the wallet card (Apple / Google Wallet) below the profile
+(all kept in the pet page's cache; the wallet card by the server's wallet setup too), and in a
 user's export the ids their pets' wallet cards carry (``wallet_passes``). Passes are made on
 request and never stored: there is nothing of them to delete.
 """
@@ -37,6 +38,17 @@ def _poster_context(request: HttpRequest, pet: Any) -> Mapping[str, Any]:
     return poster_views.poster_action_context(request, pet)
 
 
+def _wallet_setup() -> str:
+    """What the wallet card follows beyond the pet: each wallet ready, broken or unset, and
+    why (the server's settings and key files; no query). Part of the pet page's cache key."""
+    from pawfile.documents.wallet.status import wallet_states
+
+    return ";".join(
+        f"{name}:{state.ready}:{state.broken}:{state.message}"
+        for name, state in wallet_states().items()
+    )
+
+
 def wallet_export_rows(user: Any) -> ExportSection:
     """``documents.wallet.data.wallet_export_rows`` (loaded when an export is built)."""
     from pawfile.documents.wallet.data import wallet_export_rows as rows
@@ -53,6 +65,7 @@ def register() -> None:
         context=_poster_context,
         slot="actions",
         order=45,
+        cacheable=True,  # lost mode: every change of it bumps the pet's revision (lostpet)
     )
     registry.register_pet_panel(
         app=APP,
@@ -61,6 +74,7 @@ def register() -> None:
         context=_no_context,
         slot="actions",
         order=50,
+        cacheable=True,
     )
     registry.register_pet_panel(
         app=APP,
@@ -69,4 +83,6 @@ def register() -> None:
         context=_wallet_context,
         slot="main",
         order=80,
+        cacheable=True,
+        vary=_wallet_setup,
     )

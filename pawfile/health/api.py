@@ -207,10 +207,14 @@ def record_create(request: HttpRequest, pet_id: Id, payload: RecordCreate) -> St
     """Give ``kind`` and the fields of that kind; ``date`` defaults to today."""
     fields = set_fields(payload)
     # The service checks access (404 for strangers, 403 for viewers) on the pet id.
+    user = acting_user(request)
     record = services.record_create(
-        actor=acting_user(request), pet=Pet(pk=pet_id), kind=fields.pop("kind"), **fields
+        actor=user, pet=Pet(pk=pet_id), kind=fields.pop("kind"), **fields
     )
-    record = _with_due_status(request, [record])[0]
+    # On PostgreSQL the INSERT itself read what the status needs: no query here.
+    record.due_status = selectors.created_record_due_status(  # type: ignore[attr-defined]
+        record=record, today=user_today(user)
+    )
     return Status(201, RecordOut.model_validate(record, context={"attachments": []}))
 
 

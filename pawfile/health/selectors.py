@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import Any
 
 from django.db import connections
 from django.db.models import Q, QuerySet
@@ -95,11 +96,23 @@ def care_records(*, pet: Pet, today: dt.date) -> tuple[list[HealthRecord], list[
     """The pet's current medications (started by ``today`` and not ended before it) and its
     allergy records, each newest first, in one query (caller has checked access)."""
     records = HealthRecord.objects.filter(pet=pet, kind__in=[Kind.MEDICATION, Kind.ALLERGY])
+    return care_records_split(records.order_by("-date", "-id"), today=today)
+
+
+def care_records_split(
+    records: Iterable[HealthRecord], *, today: dt.date
+) -> tuple[list[HealthRecord], list[HealthRecord]]:
+    """``care_records`` of records already read (any kinds, in the order wanted): the
+    medications current on ``today`` and the allergy records; other kinds are left out."""
     medications, allergies = [], []
-    for record in records.order_by("-date", "-id"):
+    for record in records:
         if record.kind == Kind.ALLERGY:
             allergies.append(record)
-        elif record.date <= today and (record.end_date is None or record.end_date >= today):
+        elif (
+            record.kind == Kind.MEDICATION
+            and record.date <= today
+            and (record.end_date is None or record.end_date >= today)
+        ):
             medications.append(record)
     return medications, allergies
 
@@ -141,6 +154,66 @@ def record_due_statuses(*, records: Sequence[HealthRecord], today: dt.date) -> d
     }
 
 
+def created_record_due_status(*, record: HealthRecord, today: dt.date) -> DueStatus:
+    """The due status on ``today`` of a record ``services.record_create`` has just returned,
+    for the answer to its creation: from what its INSERT read (``records_seen_attach``,
+    PostgreSQL) without a query, else as ``record_due_statuses`` gives it. What the INSERT
+    read serves once, and only while the record is where it was read for."""
+    if record.kind not in DUE_KINDS:
+        return DueStatus.NONE
+    seen = _seen_take(record)
+    if seen is None:
+        return record_due_statuses(records=[record], today=today).get(record.pk, DueStatus.NONE)
+    later = [r for r in seen if (r.date, r.pk) > (record.date, record.pk)]
+    items = due_items([*later, record], today=today)
+    return next(item.status for item in items if item.record.pk == record.pk)
+
+
+# Set on a new record by ``records_seen_attach``: the records that could replace it.
+_SEEN = "_pawfile_due_seen"
+
+
+def records_seen_statement(record: HealthRecord) -> sqlrows.Statement | None:
+    """For a ``record`` about to be inserted: the SELECT of the records that could replace
+    it in the due status (its pet's records of its kind after its date), for
+    ``sqlrows.insert(read=...)``, which answers it in the INSERT's own statement on
+    PostgreSQL; ``None`` for kinds without a due status (or with the benchmark switch)."""
+    if record.kind not in DUE_KINDS or not sqlrows.HAND_WRITTEN or record.date is None:
+        return None
+    day = connections[_due_columns().db].ops.adapt_datefield_value(record.date)
+    return _records_after_sql(1, 1, new=True), [record.pet_id, str(record.kind), day]
+
+
+def records_seen_attach(record: HealthRecord, rows: list[dict[str, Any]] | None) -> None:
+    """Keep on the new ``record`` what ``sqlrows.insert`` read for ``records_seen_statement``
+    (``None``: nothing was read), for ``created_record_due_status``."""
+    if rows is None:
+        return
+    instances = []
+    for row in rows:
+        values = {name: row[name] for name in _due_columns().attnames}
+        for name in ("date", "next_due"):
+            if values[name] is not None:
+                values[name] = dt.date.fromisoformat(values[name])
+        instances.append(
+            HealthRecord.from_db(_due_columns().db, list(values), list(values.values()))
+        )
+    setattr(record, _SEEN, (_seen_key(record), instances))
+
+
+def _seen_key(record: HealthRecord) -> tuple[Any, ...]:
+    return (record.pk, record.pet_id, record.kind, record.date)
+
+
+def _seen_take(record: HealthRecord) -> list[HealthRecord] | None:
+    """What ``records_seen_attach`` kept on ``record``, once, and only while the record is
+    still where it was read for; ``None`` otherwise."""
+    kept = record.__dict__.pop(_SEEN, None)
+    if kept is None or kept[0] != _seen_key(record):
+        return None
+    return list(kept[1])
+
+
 @cache
 def _due_columns() -> sqlrows.Columns:
     # In the model's field order, as ``Model.from_db`` takes them.
@@ -149,15 +222,24 @@ def _due_columns() -> sqlrows.Columns:
 
 
 @cache
-def _records_after_sql(pets: int, kinds: int) -> str:
+def _records_after_sql(pets: int, kinds: int, *, new: bool = False) -> str:
+    """The records of ``pets`` pets and ``kinds`` kinds after a date and id (parameters:
+    the pets, the kinds, the date twice, the id) or, ``new``, after a date (the pets, the
+    kinds, the date): for a record being inserted, whose id is above every id its
+    statement can see, so the stored records of its own date are all before it."""
+
     def c(field: str) -> str:
         return sqlrows.column(HealthRecord, field, "r")
 
+    after = (
+        f"{c('date')} > %s"
+        if new
+        else f"({c('date')} > %s OR ({c('date')} = %s AND {c('id')} > %s))"
+    )
     return (  # names are quoted by the connection, values are parameters
         f"SELECT {_due_columns().sql} FROM {sqlrows.table(HealthRecord)} r"  # noqa: S608
         f" WHERE {c('pet')} IN ({', '.join(['%s'] * pets)})"
-        f" AND {c('kind')} IN ({', '.join(['%s'] * kinds)})"
-        f" AND ({c('date')} > %s OR ({c('date')} = %s AND {c('id')} > %s))"
+        f" AND {c('kind')} IN ({', '.join(['%s'] * kinds)}) AND {after}"
     )
 
 

@@ -135,17 +135,20 @@ def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthR
         with transaction.atomic():
             record.save()
             pet_revision_bump(pet.pk)
-            hooks.record_changed_send(record)
+            hooks.record_changed_send(record, created=True)
         return record
     # The row save() would write, and the pet's revision bump with it: one statement on
     # PostgreSQL, one transaction elsewhere. Apps that follow records (``health.hooks``)
-    # write in the same transaction.
-    if not hooks.record_changed_heard(record.kind):
-        sqlrows.insert(record, along=pet_revision_bump_statement(pet.pk))
+    # write in the same transaction, when they have something to do for this record.
+    # On PostgreSQL the same statement reads what the new record's due status needs
+    # (``selectors.records_seen_statement``), so the answer asks nothing more.
+    bump, seen = pet_revision_bump_statement(pet.pk), selectors.records_seen_statement(record)
+    if not hooks.record_changed_heard(record, created=True):
+        selectors.records_seen_attach(record, sqlrows.insert(record, along=bump, read=seen))
         return record
     with transaction.atomic():
-        sqlrows.insert(record, along=pet_revision_bump_statement(pet.pk))
-        hooks.record_changed_send(record)
+        selectors.records_seen_attach(record, sqlrows.insert(record, along=bump, read=seen))
+        hooks.record_changed_send(record, created=True)
     return record
 
 

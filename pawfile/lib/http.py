@@ -10,14 +10,19 @@ operator's egress firewall is the second line.
 
 ``address_is_private`` and ``host_check`` are also used by code whose library does its own
 I/O (Apprise): check the host first, then let it send.
+
+``retry_after_seconds`` reads a provider's ``Retry-After`` (seconds or an HTTP date), for
+the outbox to schedule the next attempt of a delivery no earlier than the provider asked.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import socket
 import time
 from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,23 +58,51 @@ def _addresses(host: str, port: int | None) -> Iterable[str]:
         found = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise HttpError(f"cannot resolve {host!r}: {exc}") from None
-    return sorted({str(info[4][0]) for info in found})
+    return list(dict.fromkeys(str(info[4][0]) for info in found))  # the resolver's order
 
 
-def host_check(host: str, *, port: int | None = None, allow_private: bool = False) -> None:
+def host_check(host: str, *, port: int | None = None, allow_private: bool = False) -> list[str]:
     """Raise ``PrivateAddressError`` when ``host`` is or resolves to a private address
-    (unless ``allow_private``); ``HttpError`` when it does not resolve."""
+    (unless ``allow_private``); ``HttpError`` when it does not resolve. Returns the
+    addresses checked, in the resolver's order (none when ``allow_private``), so a caller
+    that connects by itself can connect to the first rather than look the name up again."""
     if allow_private:
-        return
+        return []
     if not host:
         raise HttpError("no host")
     if host.lower() in {"localhost", "localhost.localdomain"} or host.lower().endswith(
         ".localhost"
     ):
         raise PrivateAddressError(f"{host} is a private address")
-    for address in _addresses(host, port):
+    addresses = list(_addresses(host, port))
+    for address in addresses:
         if address_is_private(address):
             raise PrivateAddressError(f"{host} resolves to a private address ({address})")
+    return addresses
+
+
+def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """The wait a ``Retry-After`` header value asks for, in seconds (RFC 9110 10.2.3).
+
+    ``value`` is either a whole number of seconds (``"120"``) or an HTTP date
+    (``"Wed, 21 Oct 2026 07:28:00 GMT"``), read against ``now`` (default: the current UTC
+    time). A date in the past is 0. Returns ``None`` for a missing or unreadable value
+    (negative or fractional numbers, other text): the caller then uses its own backoff.
+    No upper bound is applied here; the caller caps it.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        return float(int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" in the date: UTC (RFC 5322 3.3)
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return max((when - now).total_seconds(), 0.0)
 
 
 def http_request(
@@ -116,8 +149,8 @@ def http_request(
             if response.status_code not in RETRY_STATUSES or attempt >= retries:
                 return response
             wait = backoff * 2**attempt
-            after = response.headers.get("Retry-After", "")
-            if after.isdigit() and int(after) <= 30:
-                wait = float(after)
+            after = retry_after_seconds(response.headers.get("Retry-After"))
+            if after is not None and after <= 30:
+                wait = after
         attempt += 1
         time.sleep(wait)

@@ -12,6 +12,7 @@ the bound is not stored at all (a cache miss is the right answer for it). Everyt
 from __future__ import annotations
 
 import pickle
+import time
 from collections import OrderedDict
 from threading import Lock
 from typing import Any
@@ -76,6 +77,35 @@ class BoundedMemoryCache(LocMemCache):
                     made, pickle.dumps(value, self.pickle_protocol)
                 )
         return int(value)
+
+    def windows_hit(self, windows: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        """Count one hit on each counter of ``windows`` (``(key, seconds)``), as
+        ``lib.rediscache.RedisCache.windows_hit`` does in Redis: a counter that does not
+        exist (or expired) opens a window of its ``seconds``; one without an end gets one.
+
+        Returns, per counter in order, ``(hits in the window, this one included;
+        milliseconds until it ends)``. One lock for all of them, each counted atomically;
+        the counter is a plain integer entry, so ``get`` reads it as usual. The rate limits
+        of every API call take this path (``lib.ratelimit.ratelimit_hits``): one call
+        instead of two ``incr`` and two ``get``."""
+        keys = [(self.make_and_validate_key(key), seconds) for key, seconds in windows]
+        out = []
+        with self._lock:
+            now = time.time()
+            for key, seconds in keys:
+                ends = self._expire_info.get(key, -1)
+                used = 0
+                if key in self._cache and (ends is None or ends > now):
+                    stored = pickle.loads(self._cache[key])  # noqa: S301 - our own entry
+                    if isinstance(stored, int) and not isinstance(stored, bool):
+                        used = stored
+                if used == 0 or ends is None:
+                    ends = now + seconds  # a new window, or one that had no end
+                used += 1
+                self._set(key, pickle.dumps(used, self.pickle_protocol))
+                self._expire_info[key] = ends
+                out.append((used, max(int((ends - now) * 1000), 1)))
+        return out
 
     def clear(self) -> None:
         with self._lock:

@@ -6,7 +6,8 @@ whether it is still allowed and, if not, how many seconds until the window reset
 With Redis a hit is one round trip (``RedisCache.windows_hit``, a Lua script: count, open the
 window, read the time left), and ``ratelimit_hits`` counts several buckets in that one round
 trip: every API call counts twice (its IP and its user), so this is on the hot path. The
-in-process cache of the embedded mode takes the generic path below.
+in-process cache of the embedded mode does the same under its one lock
+(``BoundedMemoryCache.windows_hit``); any other backend takes the generic path below.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache, caches
 
+from pawfile.lib.memcache import BoundedMemoryCache
 from pawfile.lib.rediscache import RedisCache
 
 
@@ -61,7 +63,7 @@ def ratelimit_hits(hits: list[tuple[str, str, Rule]]) -> list[Decision]:
     (a refusal by one does not spare the others), in one round trip with Redis."""
     count_keys = [_count_key(scope, key) for scope, key, _rule in hits]
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
+    if isinstance(backend, RedisCache | BoundedMemoryCache):
         counted = backend.windows_hit(
             [(key, rule.seconds) for key, (_s, _k, rule) in zip(count_keys, hits, strict=True)]
         )

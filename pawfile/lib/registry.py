@@ -35,7 +35,12 @@ The contract of each kind of contribution:
   promises that its HTML depends only on the pet and what hangs on it (its app bumps the
   pet's ``revision`` when that changes), the language, the user's zone and date and what
   the user may do to the pet, and holds nothing of the session (no CSRF token): the pet page
-  keeps it in the cache by those (``pets.dashboard``). Any other panel is drawn on every
+  keeps it in the cache by those (``pets.dashboard``). Two widenings of that promise:
+  ``per_user`` (the HTML holds something of the user's own, such as a secret address: the
+  page is then kept per user, and the panel's app bumps the revision of the pets the user
+  sees when that changes) and ``vary`` (a function of no arguments, cheap and without a
+  query, whose text names state outside the database the HTML follows, such as how the
+  server is set up; it is part of the cache key). Any other panel is drawn on every
   request.
 * **Pet badges** (``register_pet_badges``): ``badges(request, pets)`` returns
   ``{pet id: badge}`` for the pets of the pet list, in one query for all of them; a badge is
@@ -105,6 +110,8 @@ class PetPanel:
     slot: PanelSlot = "main"
     order: int = 100
     cacheable: bool = False
+    per_user: bool = False
+    vary: Callable[[], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -165,11 +172,14 @@ def register_pet_panel(
     slot: PanelSlot = "main",
     order: int = 100,
     cacheable: bool = False,
+    per_user: bool = False,
+    vary: Callable[[], str] | None = None,
 ) -> None:
-    """A panel ``app`` draws on the pet page (``cacheable``: see the module docstring)."""
+    """A panel ``app`` draws on the pet page (``cacheable``, ``per_user`` and ``vary``: see
+    the module docstring; the last two mean nothing without ``cacheable``)."""
     panel = PetPanel(
         app=app, name=name, template=template, context=context, slot=slot, order=order,
-        cacheable=cacheable,
+        cacheable=cacheable, per_user=per_user, vary=vary,
     )  # fmt: skip
     _registry.panels[(app, name)] = panel
 
@@ -279,9 +289,17 @@ def pet_panels_render(*, request: HttpRequest, pet: Any, slot: PanelSlot) -> lis
 def pet_panels_signature() -> str:
     """A text that changes whenever the set of pet panels changes (for caches of the page)."""
     return "|".join(
-        f"{p.app}.{p.name}.{p.slot}.{p.order}.{p.template}.{p.cacheable}"
+        f"{p.app}.{p.name}.{p.slot}.{p.order}.{p.template}.{p.cacheable}.{p.per_user}"
         for p in sorted(list(_registry.panels.values()), key=lambda p: (p.app, p.name))
     )
+
+
+def pet_panels_vary() -> tuple[bool, str]:
+    """For caches of the pet page: whether a cacheable panel is ``per_user``, and the texts
+    of the cacheable panels' ``vary`` functions now (called on every request)."""
+    panels = [p for p in list(_registry.panels.values()) if p.cacheable]
+    texts = [f"{p.app}.{p.name}={p.vary()}" for p in panels if p.vary is not None]
+    return any(p.per_user for p in panels), "|".join(texts)
 
 
 def pet_badges(*, request: HttpRequest, pets: Sequence[Any]) -> dict[int, list[Any]]:

@@ -21,6 +21,7 @@ always travel as query parameters.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -212,7 +213,13 @@ def save_overridden(model: type[Model]) -> bool:
 Statement = tuple[str, Sequence[Any]]
 
 
-def insert(instance: Model, db: str = DEFAULT_DB_ALIAS, *, along: Statement | None = None) -> None:
+def insert(
+    instance: Model,
+    db: str = DEFAULT_DB_ALIAS,
+    *,
+    along: Statement | None = None,
+    read: Statement | None = None,
+) -> list[dict[str, Any]] | None:
     """Store a new ``instance`` (no primary key yet) with one INSERT; sets its id.
 
     ``along`` is one more writing statement (SQL, parameters; an UPDATE or DELETE) that must
@@ -220,6 +227,14 @@ def insert(instance: Model, db: str = DEFAULT_DB_ALIAS, *, along: Statement | No
     ``along`` statement in a data-modifying ``WITH``), which is atomic on its own: one round
     trip instead of BEGIN, INSERT, UPDATE, COMMIT. Elsewhere, and whenever ``save()`` is
     used, the two run in one transaction.
+
+    ``read`` is a SELECT the caller would otherwise send right after the insert. On
+    PostgreSQL it rides in the same statement (a ``WITH`` query, so it sees the database
+    as it was just before the INSERT and ``along``: never the new row) and its rows come
+    back as JSON objects, column name -> JSON value (numbers; dates and text as strings;
+    ``null``), for the caller to convert: the list is returned, empty when no row matched.
+    Elsewhere, and whenever ``save()`` is used, it is not run and ``None`` is returned: the
+    caller reads as it would have.
 
     The same row ``instance.save()`` would write: every field's ``pre_save(add=True)``
     (``auto_now_add`` and ``auto_now`` stamps) and ``get_db_prep_save`` run, and the instance
@@ -249,28 +264,52 @@ def insert(instance: Model, db: str = DEFAULT_DB_ALIAS, *, along: Statement | No
         with transaction.atomic(using=db) if along is not None else nullcontext():
             instance.save(using=db)
             _execute(connection, along)
-        return
+        return None
     params = [
         field.get_db_prep_save(value, connection)
         for field, value in zip(plan.fields, values, strict=True)
     ]
     meta = model._meta
     sql = plan.sql
-    if along is not None and plan.returning and connection.vendor == "postgresql":
-        # The WITH statement runs exactly once, in the INSERT's own snapshot and commit.
-        sql, params = f"WITH along AS ({along[0]}) {sql}", [*along[1], *params]
+    rows: list[dict[str, Any]] | None = None
+    folded = plan.returning and connection.vendor == "postgresql"
+    if folded and (along is not None or read is not None):
+        # The WITH queries run exactly once, in the INSERT's own snapshot and commit.
+        withs: list[str] = []
+        before: list[Any] = []
+        if along is not None:
+            withs.append(f"along AS ({along[0]})")
+            before += along[1]
+        if read is not None:
+            withs.append(f"seen AS ({read[0]})")
+            before += read[1]
+            sql += ", (SELECT json_agg(seen) FROM seen)"
+        sql, params = f"WITH {', '.join(withs)} {sql}", [*before, *params]
         along = None
     with transaction.atomic(using=db) if along is not None else nullcontext():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             if plan.returning:
-                new_id = cursor.fetchone()[0]
+                returned = cursor.fetchone()
+                new_id = returned[0]
+                if folded and read is not None:
+                    rows = _json_rows(returned[1])
             else:
                 new_id = connection.ops.last_insert_id(cursor, meta.db_table, plan.pk_column)
         _execute(connection, along)
     setattr(instance, meta.pk.attname, new_id)
     instance._state.adding = False
     instance._state.db = db
+    return rows
+
+
+def _json_rows(value: Any) -> list[dict[str, Any]]:
+    """``json_agg``'s answer as a list (``NULL`` for no rows; text if no loader parsed it)."""
+    if value is None:
+        return []
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    return list(value)
 
 
 def _execute(connection: Any, statement: Statement | None) -> None:

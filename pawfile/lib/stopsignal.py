@@ -73,6 +73,50 @@ def stop_signal_relay_start() -> None:
 _keep: list[socket.socket] = []
 
 
+def granian_worker_stop_once() -> bool:
+    """Make the stop handler that granian's WSGI worker installs act on the first stop signal
+    only. Call it in the worker, before granian sets its handlers (from the app loader).
+
+    Why: granian's handler calls ``WorkerSignal.set()``, a blocking send on a channel of one
+    place that holds the GIL while it waits. Its accept loop takes the first message; a
+    second fills the place; a third waits for ever, and with it every Python thread of the
+    worker (requests in flight, the QR scan flush). One stop brings the handler up to three
+    times: Ctrl-C reaches the worker with the group, granian's supervisor then sends SIGTERM,
+    and the relay above sends each again unless the kernel merged it with one still pending.
+    Measured under a 12-connection load on ``pawfile serve``: the third call hung the worker
+    until it was killed at ``WEB_STOP_GRACE`` in about one stop out of seven.
+
+    Takes nothing. Returns True when granian's ``_signals.set_sync_signals`` (the function
+    its WSGI worker calls) was found and replaced by one that installs the same handler for
+    the same signals behind a once-only guard; False (nothing changed) when granian is
+    missing or no longer has it. Raises nothing."""
+    try:
+        from granian import _signals
+        from granian._granian import WorkerSignal
+    except ImportError:
+        return False
+    if not callable(getattr(_signals, "set_sync_signals", None)):
+        return False
+
+    def set_sync_signals() -> Any:
+        event = WorkerSignal()
+        once = threading.Lock()
+
+        def handler(signum: int, frame: object) -> None:
+            # a non-blocking acquire is atomic: a handler run between two bytecodes of
+            # this one cannot pass the guard too
+            if once.acquire(blocking=False):
+                stopping.set()
+                event.set()
+
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, handler)
+        return event
+
+    _signals.set_sync_signals = set_sync_signals
+    return True
+
+
 def wsgi_closing_when_stopping(app: WSGIApp) -> WSGIApp:
     """``app``, answering with ``Connection: close`` once ``stopping`` is set (in a process
     where ``stop_signal_relay_start`` ran). Takes and returns a WSGI callable; raises nothing

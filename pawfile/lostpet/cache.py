@@ -15,11 +15,12 @@ a hook of the app that made it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.core.cache import cache
 
 TTL = 24 * 3600
-VERSION = 1  # bump when the page's template changes shape
+VERSION = 2  # bump when the page (public_html.py) changes shape
 
 
 def page_key(
@@ -30,6 +31,11 @@ def page_key(
         f"lostpet:page:{VERSION}:{slug}:{profile_revision}:{pet_revision}:"
         f"{language}:{theme}:{today.isoformat()}"
     )
+
+
+def page_etag(key: str) -> str:
+    """The page's strong ``ETag`` for ``key`` (the view and the layer in front give the same)."""
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
 
 
 def page_get(key: str) -> bytes | None:

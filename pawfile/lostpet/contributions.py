@@ -7,7 +7,8 @@ apps below it, called once from ``LostpetConfig.ready``:
   scans are in the QR app's section);
 * deletion: a household's or pets' profiles go (the database cascade would take them too;
   said here so the deletion is explicit; their sightings go with them);
-* the pet page's panel ("If lost": the public link, lost mode, tags);
+* the pet page's panel ("If lost": the public link, lost mode, tags; cached by the pet's
+  revision);
 * ``qr.petpage``: a pet's tag leads to ``/p/{slug}``;
 * ``qr.hooks``: scans of a lost pet's tags alert its owners (``scan_alerts``).
 """
@@ -69,7 +70,8 @@ def pet_panel_context(request: HttpRequest, pet: Any) -> Mapping[str, Any]:
 
 
 def pet_page_path(pet: Any) -> str:
-    """The path a tag of ``pet`` leads to: its public page (made on first need)."""
+    """The path a tag of ``pet`` leads to: its public page (made on first need; asked when
+    a tag is made or linked, a write)."""
     from pawfile.lostpet.services import profile_for_pet
 
     return f"/p/{profile_for_pet(pet).slug}"
@@ -95,6 +97,9 @@ def register() -> None:
         template="lostpet/_pet_panel.html",
         context=pet_panel_context,
         order=15,
+        # Making the profile, every change of it and of the pet's tags bump the pet's
+        # revision (services._save, services.profile_for_pet, qr.services).
+        cacheable=True,
     )
     petpage.pet_page_path_register(pet_page_path)
     hooks.scans_recorded_connect(scans_alert, uid="lostpet.scans_alert")

@@ -1,29 +1,37 @@
-"""A pet's public page for a stranger, answered in front of Django once it was drawn.
+"""A pet's public page for a stranger, answered in front of Django.
 
 ``public_page_fast(app)`` wraps the WSGI application (``config/wsgi.py``). A ``GET`` or
 ``HEAD`` of ``/p/{slug}`` from a visitor without a session cookie (a finder who scanned a
-tag) is answered here when this process already holds the page for the same key as the
-view's cache (``cache.page_key``: slug, profile and pet revisions, language, theme, date):
-one small query reads the two revisions, then the stored answer is replayed, or ``304`` for
-a matching ``If-None-Match``. No middleware, session, template or cache round trip.
+tag) is answered here, with no middleware, session, template engine or cache round trip:
+
+* a page this process holds for the same key as the view's cache (``cache.page_key``:
+  slug, profile and pet revisions, language, theme, date): one small query reads the two
+  revisions, then the stored answer is replayed, or ``304`` for a matching
+  ``If-None-Match``;
+* a page not held (the first visit after a change): drawn here, as the view draws it
+  (``public_html.page_draw``: one query for everything the page shows, the page written in
+  Python), then kept. With ``PAWFILE_PUBLIC_PAGE_CACHE=off`` every visit is drawn so.
+
+The headers of a drawn page are Django's own: the first anonymous visit in a process (per
+language and scheme) goes to Django, and its ``200`` answer's headers (the security headers
+the middleware added included; ``X-Request-Id``, ``Date`` and the page's ``ETag`` dropped)
+are learnt for the pages drawn here. That answer is kept too when it has no
+``Set-Cookie`` and an ``ETag``. At most ``MAX_PAGES`` pages per process (the oldest go
+first). A change of anything the page shows moves a revision, so the key, at once.
 
 Everything else goes to Django: a signed-in visitor (their theme and language come from
-their account), another method, an unknown slug, a key not held yet. When Django answers a
-first request with ``200``, no ``Set-Cookie`` and an ``ETag``, its status, headers (the
-security headers the middleware added included; ``X-Request-Id`` and ``Date`` dropped) and
-body are kept for the next ones, at most ``MAX_PAGES`` per process (the oldest go first).
-A change of anything the page shows moves a revision, so the key, at once.
-
-``PAWFILE_PUBLIC_PAGE_CACHE=off`` switches this layer off with the view's cache. A database
-error sends the request to Django, which answers as it would anyway.
+their account), another method, an unknown slug (its 404 page), a database error (Django
+answers as it would anyway).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache as memoize
 from types import SimpleNamespace
 from typing import Any
@@ -31,12 +39,12 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 from django.http.cookie import parse_cookie
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language_from_request
 
 from pawfile.lib import sqlrows
 from pawfile.lib.etag import etag_matches
-from pawfile.lostpet import cache
+from pawfile.lostpet import cache, public_html
 from pawfile.lostpet.models import PublicProfile
 from pawfile.lostpet.selectors import slug_valid
 from pawfile.pets.models import Pet
@@ -53,6 +61,9 @@ Page = tuple[str, list[tuple[str, str]], bytes, str]  # status, headers, body, e
 
 _pages: OrderedDict[str, Page] = OrderedDict()
 _lock = threading.Lock()
+# Django's headers for a public page (the middleware's security headers and the view's own),
+# by (language, scheme), learnt from its first answer in this process.
+_headers: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
 
 @memoize
@@ -74,41 +85,76 @@ def _stamp(slug: str) -> tuple[int, int, int] | None:
     return (int(row[0]), int(row[1]), int(row[2])) if row else None
 
 
-def page_key(meta: dict[str, Any], slug: str) -> str | None:
-    """The view's cache key for this anonymous request, or ``None`` when Django must answer
-    (a session cookie, an unknown slug, a database error)."""
-    cookies = parse_cookie(meta.get("HTTP_COOKIE", "")) if meta.get("HTTP_COOKIE") else {}
+@dataclass(frozen=True)
+class Visit:
+    """What an anonymous request asks for: the page and how it is drawn."""
+
+    slug: str
+    language: str
+    theme: str
+    today: dt.date
+    scheme: str  # http/https as the proxy says: the learnt headers differ (HSTS)
+
+    def key(self, stamp: tuple[int, int, int]) -> str:
+        return cache.page_key(
+            slug=self.slug, stamp=stamp, language=self.language, theme=self.theme, today=self.today
+        )
+
+
+def visit_of(meta: dict[str, Any], slug: str) -> Visit | None:
+    """The anonymous visit ``meta`` asks for, or ``None`` when Django must answer (a
+    session cookie: the visitor's language and theme come from their account)."""
+    raw = meta.get("HTTP_COOKIE")
+    cookies = parse_cookie(raw) if raw else {}
     if settings.SESSION_COOKIE_NAME in cookies:
-        return None
-    try:
-        stamp = _stamp(slug)
-    except Exception:
-        log.warning("public page: could not read the revisions; Django answers", exc_info=True)
-        close_old_connections()
-        return None
-    if stamp is None:
         return None
     theme = cookies.get("pawfile_theme", "auto")
     request = SimpleNamespace(COOKIES=cookies, META=meta)
-    return cache.page_key(
+    return Visit(
         slug=slug,
-        stamp=stamp,
         language=get_language_from_request(request),  # type: ignore[arg-type]
         theme=theme if theme in THEMES else "auto",
         today=timezone.localdate(),
+        scheme=str(meta.get("HTTP_X_FORWARDED_PROTO") or meta.get("wsgi.url_scheme", "http")),
     )
 
 
-def _keep(key: str, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+def _read(read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``read(...)``, or ``None`` after a database error (logged; Django answers)."""
+    try:
+        return read(*args, **kwargs)
+    except Exception:
+        log.warning("public page: the database could not be read; Django answers", exc_info=True)
+        close_old_connections()
+        return None
+
+
+def _keep(key: str, status: str, headers: list[tuple[str, str]], body: bytes) -> Page | None:
     names = {name.lower() for name, _value in headers}
     if not status.startswith("200") or "set-cookie" in names or "etag" not in names:
-        return
+        return None
     kept = [(n, v) for n, v in headers if n.lower() not in DROPPED]
     etag = next(v for n, v in headers if n.lower() == "etag")
+    page = (status, kept, body, etag)
+    _store(key, page)
+    return page
+
+
+def _store(key: str, page: Page) -> None:
+    """Hold ``page`` for ``key`` (not with the cache off), at most ``MAX_PAGES``."""
+    if not settings.PAWFILE_PUBLIC_PAGE_CACHE:
+        return
     with _lock:
-        _pages[key] = (status, kept, body, etag)
+        _pages[key] = page
         while len(_pages) > MAX_PAGES:
             _pages.popitem(last=False)
+
+
+def _learn(visit: Visit, page: Page) -> None:
+    """Keep the headers of Django's answer (all but the page's own ``ETag``) for the pages
+    this layer draws itself in the same language and scheme."""
+    _status, headers, _body, _etag = page
+    _headers[(visit.language, visit.scheme)] = [(n, v) for n, v in headers if n.lower() != "etag"]
 
 
 def _replay(meta: dict[str, Any], start_response: Callable[..., Any], page: Page) -> list[bytes]:
@@ -122,9 +168,13 @@ def _replay(meta: dict[str, Any], start_response: Callable[..., Any], page: Page
 
 
 def _through(
-    app: WSGIApp, meta: dict[str, Any], start_response: Callable[..., Any], key: str
+    app: WSGIApp,
+    meta: dict[str, Any],
+    start_response: Callable[..., Any],
+    visit: Visit,
+    key: str | None,
 ) -> Iterable[bytes]:
-    """Django's answer, kept for ``key`` when it may be replayed."""
+    """Django's answer; kept for ``key`` when it may be replayed, and its headers learnt."""
     got: dict[str, Any] = {}
 
     def capture(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
@@ -140,34 +190,70 @@ def _through(
         close = getattr(result, "close", None)
         if close is not None:
             close()
-    _keep(key, got.get("status", ""), got.get("headers", []), body)
+    page = _keep(key or "", got.get("status", ""), got.get("headers", []), body)
+    if page is not None:
+        _learn(visit, page)
     return [body]
 
 
+def _draw(visit: Visit) -> tuple[str, Page] | None:
+    """The page drawn here (one query, ``public_html.page_draw``) with the learnt headers: its
+    key and answer; ``None`` for an unknown slug or a database error."""
+    headers = _headers.get((visit.language, visit.scheme))
+    if headers is None:
+        return None
+    with translation.override(visit.language):
+        drawn = _read(public_html.page_draw, visit.slug, theme=visit.theme, today=visit.today)
+    if drawn is None:
+        return None
+    stamp, body = drawn
+    key = visit.key(stamp)
+    etag = cache.page_etag(key)
+    page = ("200 OK", [*headers, ("ETag", etag)], body, etag)
+    _store(key, page)
+    return key, page
+
+
 def public_page_fast(app: WSGIApp) -> WSGIApp:
-    """``app`` with repeat visits of public pages answered in front of it (module docstring)."""
+    """``app`` with strangers' visits of public pages answered in front of it (module
+    docstring)."""
 
     def application(meta: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = meta.get("PATH_INFO", "")
+        slug = path[len(PREFIX) :]
         if (
             not path.startswith(PREFIX)
             or meta.get("REQUEST_METHOD") not in ("GET", "HEAD")
-            or not settings.PAWFILE_PUBLIC_PAGE_CACHE
-            or not slug_valid(path[len(PREFIX) :])
+            or not slug_valid(slug)
         ):
             return app(meta, start_response)
-        key = page_key(meta, path[len(PREFIX) :])
-        if key is None:
+        visit = visit_of(meta, slug)
+        if visit is None:
             return app(meta, start_response)
-        page = _pages.get(key)
-        if page is not None:
-            return _replay(meta, start_response, page)
-        return _through(app, meta, start_response, key)
+        key = None
+        if settings.PAWFILE_PUBLIC_PAGE_CACHE:
+            stamp = _read(_stamp, slug)
+            if stamp is None:  # unknown slug (Django's 404 page) or a database error
+                return app(meta, start_response)
+            key = visit.key(stamp)
+            page = _pages.get(key)
+            if page is not None:
+                return _replay(meta, start_response, page)
+            etag = cache.page_etag(key)
+            headers = _headers.get((visit.language, visit.scheme))
+            if headers is not None and etag_matches(meta.get("HTTP_IF_NONE_MATCH"), etag):
+                # The browser holds this page: nothing to draw.
+                return _replay(meta, start_response, ("", [*headers, ("ETag", etag)], b"", etag))
+        drawn = _draw(visit)
+        if drawn is None:  # no headers learnt yet, an unknown slug or a database error
+            return _through(app, meta, start_response, visit, key)
+        return _replay(meta, start_response, drawn[1])
 
     return application
 
 
 def pages_forget() -> None:
-    """Drop every page this process holds (tests)."""
+    """Drop every page and header this process holds (tests)."""
     with _lock:
         _pages.clear()
+        _headers.clear()

@@ -34,6 +34,7 @@ from pawfile.lostpet.choices import SightingSource
 from pawfile.lostpet.models import PublicProfile, Sighting
 from pawfile.notifications.choices import Kind
 from pawfile.notifications.services import notification_send
+from pawfile.pets.services import pet_revision_bump
 from pawfile.qr.choices import TargetKind
 from pawfile.qr.hooks import RecordedScan
 from pawfile.qr.models import QRCode
@@ -91,6 +92,7 @@ def _scan_store(*, pet_id: int, scan: RecordedScan) -> bool:
         )
         Sighting.objects.filter(pk=sighting.pk).update(created_at=scan.at)
         sighting.created_at = scan.at
+        pet_revision_bump(pet_id)  # the pet page lists the latest reports
         if sighting.alerted:
             _alert(profile, sighting)
     return True

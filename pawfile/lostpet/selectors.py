@@ -8,7 +8,7 @@ Two kinds, never mixed:
   ``PublicPet`` exactly what the owner chose to show. Nothing else of the pet, its
   household or its people is ever read into it, so a template given a ``PublicPet`` cannot
   show a private value by mistake. The public page and the owner's live preview both draw
-  one ``PublicPet`` with the same template (``lostpet/_public_card.html``).
+  one ``PublicPet`` with the same card (``public_html.card_html``).
 """
 
 from __future__ import annotations
@@ -16,16 +16,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
+from pawfile.health.models import HealthRecord
 from pawfile.health.selectors import care_records
 from pawfile.lostpet.choices import ContactMode
 from pawfile.lostpet.models import PublicProfile
-from pawfile.lostpet.services import SLUG_ALPHABET, SLUG_LENGTH, profile_for_pet
+from pawfile.lostpet.services import (
+    SLUG_ALPHABET,
+    SLUG_LENGTH,
+    profile_for_pet,
+    profile_or_default,
+)
 from pawfile.pets.models import Contact, Pet, Photo
 from pawfile.pets.selectors import pet_checked, pet_get
 from pawfile.qr.choices import TargetKind
@@ -84,11 +92,15 @@ def slug_valid(value: str) -> bool:
     return bool(SLUG_PATTERN.match(value))
 
 
-def profile_get(*, user: User, pet_id: int, action: Action = Action.VIEW) -> PublicProfile:
-    """The pet's public profile (made on first need) if ``user`` may ``action`` the pet;
-    ``profile.pet`` carries the gate's decision. Raises ``NotFound`` / ``Forbidden``."""
+def profile_get(
+    *, user: User, pet_id: int, action: Action = Action.VIEW, make: bool = True
+) -> PublicProfile:
+    """The pet's public profile if ``user`` may ``action`` the pet: made on first need, or
+    with ``make=False`` (a read that must not write) an unsaved one with the defaults and no
+    slug (``services.profile_or_default``); ``profile.pet`` carries the gate's decision.
+    Raises ``NotFound`` / ``Forbidden``."""
     pet = pet_get(user=user, pet_id=pet_id, action=action)
-    profile = profile_for_pet(pet)
+    profile = profile_for_pet(pet) if make else profile_or_default(pet)
     profile.pet = pet
     return profile
 
@@ -134,6 +146,10 @@ def _primary_photo(pet: Pet) -> Photo | None:
 
 
 def public_photo_url(profile: PublicProfile, photo: Photo, variant: str = "card") -> str:
+    """The public address of ``photo``; for an unsaved profile (the owner's preview before
+    the page exists) the household's own, session-only address."""
+    if not profile.slug:
+        return reverse("photo_file", kwargs={"key": photo.key, "variant": variant, "fmt": "webp"})
     return reverse(
         "lostpet:public_photo",
         kwargs={"slug": profile.slug, "key": photo.key, "variant": variant, "fmt": "webp"},
@@ -142,32 +158,62 @@ def public_photo_url(profile: PublicProfile, photo: Photo, variant: str = "card"
 
 def public_pet(*, profile: PublicProfile, pet: Pet, today: dt.date) -> PublicPet:
     """The public projection of ``pet`` under ``profile``'s choices, on ``today`` (which
-    medications are current). No access check: it holds only what is public."""
+    medications are current), read through the ORM (the owner's preview draws an unsaved
+    ``profile``). ``public_query.public_pet_fetch`` reads the same for a stored page in one
+    query. No access check: it holds only what is public."""
     photo = _primary_photo(pet) if profile.show_photo else None
-    contacts: list[PublicContact] = []
+    contacts: list[Contact] = []
     if profile.contact_mode == ContactMode.SHOWN:
         shown = Contact.objects.filter(pets=pet, show_on_public_page=True).order_by("order", "id")
-        contacts = [_contact(c) for c in shown]
+        contacts = list(shown)
+    care: tuple[list[HealthRecord], list[HealthRecord]] = ([], [])
+    if profile.show_allergies or profile.show_medication:
+        care = care_records(pet=pet, today=today)
+    return public_pet_build(profile=profile, pet=pet, photo=photo, contacts=contacts, care=care)
+
+
+@cache
+def _labels(field: str) -> dict[Any, Any]:
+    return dict(Pet._meta.get_field(field).flatchoices)  # type: ignore[union-attr]
+
+
+def _label(field: str, value: str) -> str:
+    """``get_<field>_display()`` of a pet in the active language, without building the
+    choices' dictionary on every call (that was a fifth of a fresh public page)."""
+    return str(_labels(field).get(value, value))
+
+
+def public_pet_build(
+    *,
+    profile: PublicProfile,
+    pet: Pet,
+    photo: Photo | None,
+    contacts: list[Contact],
+    care: tuple[list[HealthRecord], list[HealthRecord]],
+) -> PublicPet:
+    """The ``PublicPet`` of what was read: the primary ``photo`` (``None`` when hidden or
+    missing), the ``contacts`` shown (in order), ``care`` as ``care_records`` gives it. It
+    reads nothing more and copies only what ``profile``'s switches allow."""
     allergies: list[str] = []
     medications: list[PublicMedication] = []
-    if profile.show_allergies or profile.show_medication:
-        current, allergy_records = care_records(pet=pet, today=today)
-        if profile.show_allergies:
-            allergies = [line.strip() for line in pet.allergies.splitlines() if line.strip()]
-            allergies += [r.name for r in allergy_records if r.name not in allergies]
-        if profile.show_medication:
-            medications = [PublicMedication(r.name, r.dose, r.frequency) for r in current]
+    current, allergy_records = care
+    if profile.show_allergies:
+        allergies = [line.strip() for line in pet.allergies.splitlines() if line.strip()]
+        allergies += [r.name for r in allergy_records if r.name not in allergies]
+    if profile.show_medication:
+        medications = [PublicMedication(r.name, r.dose, r.frequency) for r in current]
+    shown = profile.contact_mode == ContactMode.SHOWN
     return PublicPet(
         slug=profile.slug,
         name=pet.name,
-        species=str(pet.get_species_display()) if profile.show_species else "",
+        species=_label("species", pet.species) if profile.show_species else "",
         breed=pet.breed if profile.show_species else "",
-        sex=str(pet.get_sex_display())
-        if profile.show_sex and pet.sex in ("male", "female")
-        else "",
+        sex=_label("sex", pet.sex) if profile.show_sex and pet.sex in ("male", "female") else "",
         birth_date=pet.birth_date if profile.show_age else None,
         birth_date_estimated=pet.birth_date_estimated,
-        photo_url=public_photo_url(profile, photo) if photo is not None else "",
+        photo_url=public_photo_url(profile, photo)
+        if photo is not None and profile.show_photo
+        else "",
         message=profile.public_message,
         is_lost=profile.is_lost,
         last_seen_at=profile.last_seen_at if profile.is_lost else None,
@@ -175,7 +221,7 @@ def public_pet(*, profile: PublicProfile, pet: Pet, today: dt.date) -> PublicPet
         reward=profile.reward if profile.is_lost else "",
         lost_message=profile.lost_message if profile.is_lost else "",
         contact_mode=profile.contact_mode,
-        contacts=contacts,
+        contacts=[_contact(c) for c in contacts] if shown else [],
         allergies=allergies,
         medications=medications,
         special_needs=pet.special_needs.strip() if profile.show_special_needs else "",

@@ -7,7 +7,13 @@ the public page shows bumps ``PublicProfile.revision`` (the page's cache key, ``
 Refusals are ``lib.errors`` errors with the field named.
 
 ``profile_for_pet`` makes the profile on first need, with no actor: the qr app asks for the
-path of a pet's page when it makes a tag (``qr.petpage``), and the owner's screens ask for it.
+path of a pet's page when it makes a tag (``qr.petpage``), and every write here asks for it.
+Reads never make it: ``profile_or_default`` gives an unsaved profile with the defaults (no
+slug) to the pet page's panel and the owner's screens until the first write.
+
+The pet page shows the profile (the public address, lost mode) in a panel cached by the
+pet's revision (``pets.dashboard``): making the profile and every change of it bump the
+pet's revision too.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pawfile.lostpet.choices import ContactMode
 from pawfile.lostpet.models import PublicProfile
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_checked
+from pawfile.pets.services import pet_revision_bump
 
 # The qr ids' alphabet (no 0/o, 1/l/i, no capitals): 31^14 ≈ 7·10^20 slugs, 69 bits.
 SLUG_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -47,17 +54,27 @@ def slug_new() -> str:
     return "".join(secrets.choice(SLUG_ALPHABET) for _ in range(SLUG_LENGTH))
 
 
+def profile_or_default(pet: Pet) -> PublicProfile:
+    """The pet's public profile, or, if it has none yet, an unsaved one with the defaults
+    and no slug (``pk`` is ``None``): what a read shows. Writes nothing."""
+    found = PublicProfile.objects.filter(pet_id=pet.pk).first()
+    return found if found is not None else PublicProfile(pet_id=pet.pk, slug="")
+
+
 def profile_for_pet(pet: Pet) -> PublicProfile:
     """The pet's public profile, made (with a new random slug and the defaults: name and
     photo, species, sex and age shown, contacts behind the finder form) if it has none.
-    No access check: the caller has one or needs only the slug."""
+    No access check: the caller has one or needs only the slug. For writes: a read uses
+    ``profile_or_default``."""
     found = PublicProfile.objects.filter(pet_id=pet.pk).first()
     if found is not None:
         return found
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                return PublicProfile.objects.create(pet_id=pet.pk, slug=slug_new())
+                made = PublicProfile.objects.create(pet_id=pet.pk, slug=slug_new())
+                pet_revision_bump(pet.pk)  # the pet page's panel shows the address now
+                return made
         except IntegrityError:
             found = PublicProfile.objects.filter(pet_id=pet.pk).first()
             if found is not None:  # made by a concurrent request
@@ -81,9 +98,12 @@ def _length_check(values: dict[str, Any]) -> None:
 
 
 def _save(profile: PublicProfile, values: dict[str, Any]) -> PublicProfile:
-    """Write ``values`` and bump the revision in one UPDATE; the profile read back."""
+    """Write ``values`` and bump the profile's revision in one UPDATE, and the pet's (its
+    page's panel) in the same transaction; the profile read back."""
     values["updated_at"] = timezone.now()
-    PublicProfile.objects.filter(pk=profile.pk).update(revision=F("revision") + 1, **values)
+    with transaction.atomic():
+        PublicProfile.objects.filter(pk=profile.pk).update(revision=F("revision") + 1, **values)
+        pet_revision_bump(profile.pet_id)  # the pet page's panel shows lost mode
     profile.refresh_from_db()
     return profile
 
@@ -152,8 +172,8 @@ def found_mark(*, actor: User, pet: Pet) -> PublicProfile:
     """End lost mode: the banner and its details go, ``found_at`` records when. Marking a
     pet found that is not lost changes nothing (and bumps nothing)."""
     pet = _writable(actor, pet)
-    profile = profile_for_pet(pet)
-    if not profile.is_lost:
+    profile = profile_or_default(pet)
+    if not profile.is_lost:  # a pet never lost may have no profile: none is made
         return profile
     values = {
         "is_lost": False,

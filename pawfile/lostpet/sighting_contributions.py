@@ -81,6 +81,9 @@ def register() -> None:
         context=_panel,
         slot="main",
         order=20,
+        # Every report, scan alert, read mark, reply and deletion bumps the pet's revision
+        # (sightings.py, scan_alerts.py).
+        cacheable=True,
     )
     registry.register_export_section(app=APP, rows=export_rows)
     registry.register_deletion(

@@ -68,6 +68,7 @@ from pawfile.notifications.services import notification_send
 from pawfile.outbox.mail import mail_enqueue
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_get
+from pawfile.pets.services import pet_revision_bump
 
 MESSAGE_MAX = 2000
 REPLY_MAX = 2000
@@ -289,6 +290,7 @@ def sighting_report(
             if now != sighting.created_at:
                 Sighting.objects.filter(pk=sighting.pk).update(created_at=now)
                 sighting.created_at = now
+            pet_revision_bump(profile.pet_id)  # the pet page lists the latest reports
             if sighting.alerted:
                 _alert(profile=profile, sighting=sighting)
     except BaseException:
@@ -381,16 +383,22 @@ def sighting_mark_read(*, actor: User, sighting_id: int, read: bool = True) -> S
     sighting = sighting_get(user=actor, sighting_id=sighting_id, action=Action.WRITE)
     value = timezone.now() if read else None
     if (sighting.read_at is None) == read:
-        Sighting.objects.filter(pk=sighting.pk).update(read_at=value)
+        with transaction.atomic():
+            Sighting.objects.filter(pk=sighting.pk).update(read_at=value)
+            pet_revision_bump(sighting.profile.pet_id)  # the pet page counts unread ones
         sighting.read_at = value
     return sighting
 
 
 def sightings_mark_all_read(*, actor: User, pet_id: int) -> int:
     pet = pet_get(user=actor, pet_id=pet_id, action=Action.WRITE)
-    return Sighting.objects.filter(profile__pet=pet, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    with transaction.atomic():
+        marked = Sighting.objects.filter(profile__pet=pet, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        if marked:
+            pet_revision_bump(pet.pk)  # the pet page counts unread ones
+    return marked
 
 
 def sighting_reply(*, actor: User, sighting_id: int, body: str) -> SightingReply:
@@ -412,6 +420,7 @@ def sighting_reply(*, actor: User, sighting_id: int, body: str) -> SightingReply
         )
         if sighting.read_at is None:
             Sighting.objects.filter(pk=sighting.pk).update(read_at=timezone.now())
+            pet_revision_bump(sighting.profile.pet_id)  # the pet page counts unread ones
         if sighting.finder_email:
             _reply_mail(sighting=sighting, reply=reply)
     return reply
@@ -443,6 +452,7 @@ def sighting_delete(*, actor: User, sighting_id: int) -> None:
     sighting = sighting_get(user=actor, sighting_id=sighting_id, action=Action.WRITE)
     with transaction.atomic():
         sighting.delete()
+        pet_revision_bump(sighting.profile.pet_id)  # the pet page lists the latest reports
         files_delete_on_commit([sighting.photo] if sighting.photo else [])
 
 

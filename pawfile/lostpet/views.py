@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -28,9 +27,9 @@ from django.http import (
     HttpResponseNotModified,
 )
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -39,7 +38,7 @@ from pawfile.accounts.context_processors import pawfile as display_context
 from pawfile.accounts.models import User
 from pawfile.lib.etag import etag_matches
 from pawfile.lib.webforms import service_refusals
-from pawfile.lostpet import cache, selectors, services
+from pawfile.lostpet import cache, public_html, selectors, services
 from pawfile.lostpet.forms import LostForm, PublicSettingsForm
 from pawfile.lostpet.models import PublicProfile
 from pawfile.pets.choices import PHOTO_SIZES
@@ -69,12 +68,6 @@ def _can_write(pet: Pet) -> bool:
 # --- The public page ---------------------------------------------------------------------------
 
 
-def _public_html(request: HttpRequest, profile: PublicProfile, theme: str) -> bytes:
-    public = selectors.public_pet(profile=profile, pet=profile.pet, today=timezone.localdate())
-    context = {"public": public, "pawfile_theme": theme}
-    return render_to_string("lostpet/public.html", context).encode()
-
-
 @require_safe
 def public_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The pet's public page (see the module docstring); 404 for an unknown slug."""
@@ -82,34 +75,39 @@ def public_page(request: HttpRequest, slug: str) -> HttpResponse:
     if stamp is None:
         raise Http404
     theme = str(display_context(request)["pawfile_theme"])
-    key = cache.page_key(
-        slug=slug,
-        stamp=stamp,
-        language=translation.get_language() or "en",
-        theme=theme,
-        today=timezone.localdate(),
-    )
-    etag = '"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
+    language = translation.get_language() or "en"
+    today = timezone.localdate()
+    key = cache.page_key(slug=slug, stamp=stamp, language=language, theme=theme, today=today)
+    etag = cache.page_etag(key)
     if etag_matches(request.headers.get("If-None-Match"), etag):
         response: HttpResponse = HttpResponseNotModified()
     else:
         cached = settings.PAWFILE_PUBLIC_PAGE_CACHE
         body = cache.page_get(key) if cached else None
         if body is None:
-            profile = selectors.profile_by_slug(slug)
-            if profile is None:
+            drawn = public_html.page_draw(slug, theme=theme, today=today)
+            if drawn is None:
                 raise Http404
-            body = _public_html(request, profile, theme)
+            stamp, body = drawn
+            key = cache.page_key(
+                slug=slug, stamp=stamp, language=language, theme=theme, today=today
+            )
+            etag = cache.page_etag(key)  # a change between the two reads: the newer key
             if cached:
                 cache.page_set(key, body)
         response = HttpResponse(body, content_type="text/html; charset=utf-8")
     response["ETag"] = etag
+    response_headers_set(response)
+    return response
+
+
+def response_headers_set(response: HttpResponse) -> None:
+    """The public page's own headers (the middleware adds the site's security headers)."""
     # Always asked again (lost mode must show at once); a repeat costs a 304.
     response["Cache-Control"] = "no-cache"
     response["Vary"] = "Accept-Language, Cookie"
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
-    return response
 
 
 @require_safe
@@ -139,8 +137,11 @@ def public_photo(
 # --- What finders see --------------------------------------------------------------------------
 
 
-def _preview(request: HttpRequest, profile: PublicProfile) -> Any:
-    return selectors.public_pet(profile=profile, pet=profile.pet, today=timezone.localdate())
+def _preview(request: HttpRequest, profile: PublicProfile) -> SafeString:
+    """The public page's own card for ``profile`` (saved or not), in the site's zone."""
+    public = selectors.public_pet(profile=profile, pet=profile.pet, today=timezone.localdate())
+    with timezone.override(None):
+        return public_html.card_html(public)
 
 
 @login_required
@@ -148,7 +149,7 @@ def _preview(request: HttpRequest, profile: PublicProfile) -> Any:
 def public_settings(request: HttpRequest, pet_id: int) -> HttpResponse:
     """The switches of the public page with a live preview (the public page's own card)."""
     action = Action.WRITE if request.method == "POST" else Action.VIEW
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=action)
+    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=action, make=False)
     pet = profile.pet
     form = PublicSettingsForm(_post(request), initial=PublicSettingsForm.initial_for(profile))
     if request.method == "POST" and form.is_valid():
@@ -166,10 +167,8 @@ def public_settings(request: HttpRequest, pet_id: int) -> HttpResponse:
         "profile": profile,
         "form": form,
         "can_write": can_write,
-        "public": _preview(request, form.applied_to(profile) if form.is_bound else profile),
-        "public_url": request.build_absolute_uri(
-            reverse("lostpet:public_page", kwargs={"slug": profile.slug})
-        ),
+        "public_card": _preview(request, form.applied_to(profile) if form.is_bound else profile),
+        "public_url": _public_url(request, profile),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "lostpet/public_settings.html", context, status=status)
@@ -179,11 +178,13 @@ def public_settings(request: HttpRequest, pet_id: int) -> HttpResponse:
 @require_POST
 def public_preview(request: HttpRequest, pet_id: int) -> HttpResponse:
     """The preview card for the submitted (unsaved) choices (HTMX, on every change)."""
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=Action.WRITE)
+    profile = selectors.profile_get(
+        user=_user(request), pet_id=pet_id, action=Action.WRITE, make=False
+    )
     form = PublicSettingsForm(request.POST, initial=PublicSettingsForm.initial_for(profile))
     preview = form.applied_to(profile)
     preview.pet = profile.pet
-    return render(request, "lostpet/_preview.html", {"public": _preview(request, preview)})
+    return render(request, "lostpet/_preview.html", {"public_card": _preview(request, preview)})
 
 
 # --- Lost mode ---------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def public_preview(request: HttpRequest, pet_id: int) -> HttpResponse:
 def lost_mode(request: HttpRequest, pet_id: int) -> HttpResponse:
     """Mark the pet lost (or change the details while it is); the "found" button."""
     action = Action.WRITE if request.method == "POST" else Action.VIEW
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=action)
+    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=action, make=False)
     pet = profile.pet
     form = LostForm(_post(request), initial=LostForm.initial_for(profile))
     if request.method == "POST" and form.is_valid():
@@ -219,7 +220,9 @@ def lost_mode(request: HttpRequest, pet_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def found(request: HttpRequest, pet_id: int) -> HttpResponse:
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=Action.WRITE)
+    profile = selectors.profile_get(
+        user=_user(request), pet_id=pet_id, action=Action.WRITE, make=False
+    )
     was_lost = profile.is_lost
     services.found_mark(actor=_user(request), pet=profile.pet)
     if was_lost:
@@ -249,7 +252,7 @@ def tag_rows(codes: Any) -> list[dict[str, Any]]:
 @require_safe
 def tags(request: HttpRequest, pet_id: int) -> HttpResponse:
     """The pet's tags (print, unlink), the household's unlinked tags (link here), a new one."""
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id)
+    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, make=False)
     pet = profile.pet
     user = _user(request)
     context = {
@@ -265,7 +268,9 @@ def tags(request: HttpRequest, pet_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def tag_create(request: HttpRequest, pet_id: int) -> HttpResponse:
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=Action.WRITE)
+    profile = selectors.profile_get(
+        user=_user(request), pet_id=pet_id, action=Action.WRITE, make=False
+    )
     with service_refusals(request) as outcome:
         code = qr_services.pet_code_create(actor=_user(request), pet=profile.pet)
     if outcome.ok:
@@ -277,7 +282,9 @@ def tag_create(request: HttpRequest, pet_id: int) -> HttpResponse:
 @require_POST
 def tag_link(request: HttpRequest, pet_id: int) -> HttpResponse:
     """Link one of the household's tags (unlinked, or another pet's) to this pet."""
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=Action.WRITE)
+    profile = selectors.profile_get(
+        user=_user(request), pet_id=pet_id, action=Action.WRITE, make=False
+    )
     code_id = request.POST.get("code_id", "").strip().lower()
     if not code_id:
         messages.error(request, _("Choose a tag."))
@@ -292,7 +299,9 @@ def tag_link(request: HttpRequest, pet_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def tag_unlink(request: HttpRequest, pet_id: int, code_id: str) -> HttpResponse:
-    profile = selectors.profile_get(user=_user(request), pet_id=pet_id, action=Action.WRITE)
+    profile = selectors.profile_get(
+        user=_user(request), pet_id=pet_id, action=Action.WRITE, make=False
+    )
     if not selectors.tags_of_pet(user=_user(request), pet=profile.pet).filter(pk=code_id).exists():
         raise Http404
     qr_services.pet_code_unlink(actor=_user(request), code_id=code_id)
@@ -303,15 +312,24 @@ def tag_unlink(request: HttpRequest, pet_id: int, code_id: str) -> HttpResponse:
 # --- The pet page's panel ----------------------------------------------------------------------
 
 
+def _public_url(request: HttpRequest, profile: PublicProfile) -> str:
+    """The public page's full address; ``""`` while the pet has no profile yet."""
+    if not profile.slug:
+        return ""
+    path = reverse("lostpet:public_page", kwargs={"slug": profile.slug})
+    return request.build_absolute_uri(path)
+
+
 def pet_panel_context(request: HttpRequest, pet: Pet) -> dict[str, Any]:
+    """The pet page's "If lost" card. Writes nothing: a pet whose page was never set up
+    shows the defaults (no address yet). Cached by the pet's revision, which every change
+    of the profile and of the pet's tags bumps (``services``, ``qr.services``)."""
     user = _user(request)
-    profile = services.profile_for_pet(pet)
+    profile = services.profile_or_default(pet)
     codes = selectors.tags_of_pet(user=user, pet=pet)
     return {
         "lostpet_profile": profile,
-        "lostpet_public_url": request.build_absolute_uri(
-            reverse("lostpet:public_page", kwargs={"slug": profile.slug})
-        ),
+        "lostpet_public_url": _public_url(request, profile),
         "lostpet_tag_count": codes.count(),
         "lostpet_can_write": _can_write(pet),
     }

@@ -25,6 +25,7 @@ from django.utils.translation import gettext, override
 from pawfile.accounts.models import User
 from pawfile.lib.dates import user_today
 from pawfile.notifications.models import CalendarFeed
+from pawfile.pets.services import member_pets_revision_bump
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,14 @@ def calendar_feed_get(*, user: User) -> CalendarFeed | None:
 
 
 def calendar_token_regenerate(*, user: User) -> CalendarFeed:
-    """Give ``user`` a new secret address; the old one stops working at once."""
+    """Give ``user`` a new secret address; the old one stops working at once. Their pet
+    pages link it (a ``per_user`` panel, cached by the pets' revisions), so those move."""
     with transaction.atomic():
         feed, _created = CalendarFeed.objects.update_or_create(
             user=user,
             defaults={"token": secrets.token_urlsafe(32), "created_at": timezone.now()},
         )
+        member_pets_revision_bump(user.pk)
     return feed
 
 

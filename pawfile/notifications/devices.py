@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -334,16 +334,25 @@ def push_content(notifications: list[Notification], *, locale: str | None) -> di
 OK, GONE, RETRY = "ok", "gone", "retry"
 
 
-def push_finish(
-    *, ids: list[int], user: User, webpush: bool, results: list[tuple[str, str]]
-) -> None:
+class PushResult(NamedTuple):
+    """What one push to one device came to: ``outcome`` OK, GONE or RETRY; ``detail`` the
+    provider id (OK) or the error; ``retry_after`` the seconds the push service asked us
+    to wait (its ``Retry-After``), if it said."""
+
+    outcome: str
+    detail: str
+    retry_after: float | None = None
+
+
+def push_finish(*, ids: list[int], user: User, webpush: bool, results: list[PushResult]) -> None:
     """Record what pushing deliveries ``ids`` to each of ``user``'s devices gave; ``results``
-    holds ``(OK|GONE|RETRY, detail)`` per device (a GONE device is already removed).
+    holds one ``PushResult`` per device (a GONE device is already removed).
 
     One device that took it makes the deliveries sent (the others' errors are in the log;
     a retry would push twice to the ones that took it). None took it: while devices are
-    left the outbox retries (``DeliveryError``); with none left the failure is permanent and
-    blocks the channel for the user, who is told in the inbox (``services.deliveries_failed``).
+    left the outbox retries (``DeliveryError``, not before the longest ``Retry-After`` any
+    push service gave); with none left the failure is permanent and blocks the channel for
+    the user, who is told in the inbox (``services.deliveries_failed``).
     """
     import logging
 
@@ -351,8 +360,8 @@ def push_finish(
     from pawfile.outbox.handlers import DeliveryError
 
     channel = WEBPUSH if webpush else MOBILE
-    taken = [detail for outcome, detail in results if outcome == OK]
-    errors = "; ".join(detail for outcome, detail in results if outcome != OK)
+    taken = [r.detail for r in results if r.outcome == OK]
+    errors = "; ".join(r.detail for r in results if r.outcome != OK)
     if taken:
         if errors:
             logging.getLogger(__name__).warning(
@@ -366,7 +375,8 @@ def push_finish(
         services.deliveries_failed(ids=ids, error=error, permanent=True)
         raise DeliveryError(error, permanent=True)
     services.deliveries_failed(ids=ids, error=errors, permanent=False)
-    raise DeliveryError(errors)
+    waits = [r.retry_after for r in results if r.outcome == RETRY and r.retry_after is not None]
+    raise DeliveryError(errors, retry_after=max(waits, default=None))
 
 
 # --- Export and deletion (lib.registry) -----------------------------------------------------------

@@ -347,6 +347,8 @@ class PhoneChannel(models.Model):
     person per channel (a partial unique index), so an inbound WhatsApp message names one
     user. ``month``/``month_count`` count the messages sent in a calendar month (UTC; the SMS
     limit); ``last_inbound_at`` opens WhatsApp's 24-hour window for free text.
+    ``stopped_at`` records when the person answered STOP to our texts (SMS: Twilio then
+    refuses to text them until they answer START, so ``opted_in`` is off meanwhile).
     """
 
     user = models.ForeignKey(
@@ -362,6 +364,7 @@ class PhoneChannel(models.Model):
     month = models.DateField(null=True, blank=True)
     month_count = models.PositiveIntegerField(default=0)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(_("answered STOP at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -18,10 +18,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -39,7 +39,15 @@ from pawfile.notifications.models import (
     Notification,
     PhoneChannel,
     PhoneChannelKind,
+    ProviderMessage,
+    WebhookReceipt,
 )
+from pawfile.notifications.phone_numbers import (
+    phone_display,
+    phone_normalise,
+    phone_variants,
+)
+from pawfile.outbox.handlers import DeliveryError
 from pawfile.outbox.services import outbox_enqueue
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -58,37 +66,6 @@ def channel_enabled(channel: str) -> bool:
 
 def channels_offered() -> list[str]:
     return [c for c in PhoneChannelKind.values if channel_enabled(c)]
-
-
-def phone_normalise(text: str) -> str:
-    """``text`` as an E.164 number (``+34600111222``); ``Invalid`` about ``phone`` if it is
-    not a possible, valid number written with its country code."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise Invalid(_("Enter your phone number."), field="phone")
-    if cleaned.startswith("00"):
-        cleaned = "+" + cleaned[2:]
-    if not cleaned.startswith("+"):
-        raise Invalid(
-            _("Write the number with its country code, starting with + (e.g. +34 600 111 222)."),
-            field="phone",
-        )
-    try:
-        number = phonenumbers.parse(cleaned, None)
-    except phonenumbers.NumberParseException:
-        raise Invalid(_("This is not a phone number."), field="phone") from None
-    if not phonenumbers.is_valid_number(number):
-        raise Invalid(_("This phone number does not exist."), field="phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def phone_display(e164: str) -> str:
-    """The number as people write it internationally (``+34 600 11 12 22``)."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _code_hash(channel: PhoneChannel, code: str) -> str:
@@ -145,6 +122,45 @@ def phone_code_send(
 def code_from_payload(payload: dict[str, Any]) -> str:
     """The code an outbox ``<channel>.code`` message carries (decrypted)."""
     return secret_decrypt(str(payload["code"]), what="a phone verification code")
+
+
+def code_target(payload: dict[str, Any]) -> tuple[PhoneChannel, str] | None:
+    """The number a ``<channel>.code`` message goes to and its code; ``None`` when the
+    number was removed or changed since (its code is of no use)."""
+    row_id = payload.get("phone_channel")
+    rows = PhoneChannel.objects.select_related("user")
+    row = rows.filter(pk=int(row_id)).first() if row_id else None
+    if row is None or row.phone != payload.get("phone"):
+        return None
+    return row, code_from_payload(payload)
+
+
+def code_text(row: PhoneChannel, code: str) -> str:
+    """The code as a plain message, in the person's language."""
+    from django.utils.translation import override
+
+    with override(row.user.locale or None):
+        return _("Your %(site)s code is %(code)s. It expires in 10 minutes; do not share it.") % {
+            "site": settings.PAWFILE_SITE_NAME,
+            "code": code,
+        }
+
+
+def code_send(row: PhoneChannel, *, send: Callable[[], str], provider: str, status: str) -> None:
+    """Send a code with ``send`` (returns the provider's message id or raises
+    ``ProviderRefused``) and record the message for the status callbacks. A number the
+    provider cannot reach is said in the person's inbox (``code_undeliverable``); the
+    refusal becomes the outbox's ``DeliveryError``."""
+    try:
+        provider_id = send()
+    except ProviderRefused as exc:
+        if exc.blocks_number:
+            code_undeliverable(row, reason=exc.message)
+        raise exc.delivery_error() from None
+    ProviderMessage.objects.get_or_create(
+        provider=provider, provider_id=provider_id,
+        defaults={"phone_channel": row, "status": status},
+    )  # fmt: skip
 
 
 def phone_code_check(
@@ -234,10 +250,17 @@ def reaching(user: Any, channel: str) -> PhoneChannel | None:
 
 def sender_channel(channel: str, e164: str) -> PhoneChannel | None:
     """The verified number ``e164`` on ``channel`` (an inbound message's sender), or
-    ``None`` (unknown or unverified numbers are ignored)."""
+    ``None`` (unknown or unverified numbers are ignored). Matched in any of the number's
+    forms (``phone_numbers.phone_variants``: Mexico's ``+52 1``...)."""
     return (
         PhoneChannel.objects.select_related("user")
-        .filter(channel=channel, phone=e164, verified_at__isnull=False, user__is_active=True)
+        .filter(
+            channel=channel,
+            phone__in=phone_variants(e164),
+            verified_at__isnull=False,
+            user__is_active=True,
+        )
+        .order_by("pk")
         .first()
     )
 
@@ -276,6 +299,93 @@ def batch(*, delivery_ids: list[int], channel: str) -> Batch:
         not in off
     ]
     return Batch(recipient, [row.notification for row in keep], [row.pk for row in keep])
+
+
+# --- Sending through a phone provider ----------------------------------------------------------
+
+
+class ProviderRefused(Exception):
+    """A phone provider (Twilio, WhatsApp's Graph API) refused a message or could not be
+    reached. ``code`` is the provider's error code, ``status`` the HTTP status (``None``:
+    no answer), ``retry_after`` the seconds its ``Retry-After`` asked for. Each provider's
+    subclass says which codes block the number and what is worth retrying."""
+
+    permanent_codes: frozenset[int] = frozenset()
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message, self.code, self.status = message, code, status
+        self.retry_after = retry_after
+
+    @property
+    def blocks_number(self) -> bool:
+        """The number cannot receive: stop sending to it."""
+        return self.code in self.permanent_codes
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a later attempt may succeed (no answer, 429, 5xx by default)."""
+        if self.blocks_number:
+            return False
+        return self.status is None or self.status == 429 or self.status >= 500
+
+    def delivery_error(self) -> DeliveryError:
+        """The outbox's view of this refusal: retried (after ``retry_after`` when given)
+        or permanent."""
+        if self.retryable:
+            return DeliveryError(self.message, retry_after=self.retry_after)
+        return DeliveryError(self.message, permanent=True)
+
+
+def deliveries_fail(ids: list[int], error: str, *, block: bool) -> None:
+    """Fail these deliveries; ``block`` also turns the channel off for the person and tells
+    them in the inbox (``services.deliveries_failed``)."""
+    from pawfile.notifications import services
+
+    if block:
+        services.deliveries_failed(ids=ids, error=error, permanent=True)
+    else:
+        Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.FAILED, error=error[:2000])
+
+
+def batch_send(
+    found: Batch,
+    row: PhoneChannel,
+    *,
+    send: Callable[[], str],
+    provider: str,
+    status: str,
+    now: dt.datetime,
+) -> None:
+    """Send one notification message to ``row`` with ``send`` (which returns the provider's
+    message id or raises ``ProviderRefused``) and record the outcome of ``found``'s
+    deliveries: sent, with a ``ProviderMessage`` (initial ``status``) for the status
+    callbacks and one more message counted this month; or, refused, a ``DeliveryError`` for
+    the outbox: retryable (the deliveries keep waiting, with the error), else permanent
+    (the deliveries fail; a number that cannot receive blocks the channel)."""
+    from pawfile.notifications import services
+
+    try:
+        provider_id = send()
+    except ProviderRefused as exc:
+        if exc.retryable:
+            services.deliveries_failed(ids=found.delivery_ids, error=exc.message, permanent=False)
+        else:
+            deliveries_fail(found.delivery_ids, exc.message, block=exc.blocks_number)
+        raise exc.delivery_error() from None
+    services.deliveries_sent(ids=found.delivery_ids, provider_id=provider_id)
+    ProviderMessage.objects.get_or_create(
+        provider=provider, provider_id=provider_id,
+        defaults={"phone_channel": row, "delivery_id": found.delivery_ids[0], "status": status},
+    )  # fmt: skip
+    month_count(row, now=now)
 
 
 def month_start(now: dt.datetime) -> dt.date:
@@ -355,10 +465,20 @@ def register() -> None:
 RECEIPT_DAYS = 14
 
 
+def receipt_first(provider: str, event_id: str) -> bool:
+    """Record that ``provider``'s inbound event ``event_id`` is being acted on; ``False``
+    when it was already (a webhook delivered again), so the caller does nothing more. Call
+    it inside the transaction of the effect: a rolled-back effect forgets the receipt."""
+    try:
+        with transaction.atomic():
+            WebhookReceipt.objects.create(provider=provider, event_id=event_id[:200])
+    except IntegrityError:
+        return False
+    return True
+
+
 def receipts_purge(*, now: dt.datetime | None = None) -> int:
     """Delete webhook receipts older than ``RECEIPT_DAYS``; returns how many."""
-    from pawfile.notifications.models import WebhookReceipt
-
     cutoff = (now or timezone.now()) - dt.timedelta(days=RECEIPT_DAYS)
     deleted, _rows = WebhookReceipt.objects.filter(received_at__lt=cutoff).delete()
     return deleted

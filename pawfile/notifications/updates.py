@@ -276,4 +276,5 @@ def register() -> None:
         context=_panel_context,
         slot="actions",
         order=60,
+        cacheable=True,  # the same link for every pet and person who may see it
     )

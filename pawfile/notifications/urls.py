@@ -73,4 +73,5 @@ urlpatterns += [
     ),
     path("hooks/whatsapp", webhooks.whatsapp_hook, name="whatsapp_hook"),
     path("hooks/twilio/status", webhooks.twilio_status_hook, name="twilio_status_hook"),
+    path("hooks/twilio/inbound", webhooks.twilio_inbound_hook, name="twilio_inbound_hook"),
 ]

@@ -30,6 +30,9 @@ permanent code (131026...) blocks the channel for that person.
 the path and query: behind a proxy the request's own host would differ) followed by each
 POST parameter name and value, sorted by name. Missing → 401, wrong → 403. Then
 ``MessageStatus`` (``delivered``, ``undelivered``, ``failed``) updates the delivery.
+
+``POST /hooks/twilio/inbound`` (the number's "a message comes in" webhook): signed the
+same way; STOP, START and HELP act as ``sms_inbound`` says; the answer is TwiML.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext, override
@@ -60,7 +63,6 @@ from pawfile.notifications.models import (
     PhoneChannel,
     PhoneChannelKind,
     ProviderMessage,
-    WebhookReceipt,
 )
 from pawfile.outbox.services import outbox_enqueue
 
@@ -177,10 +179,7 @@ def inbound_handle(message: dict[str, Any], *, now: Any = None) -> bool:
         return False
     now = now or timezone.now()
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookReceipt.objects.create(provider="whatsapp", event_id=wamid[:200])
-        except IntegrityError:
+        if not phone.receipt_first("whatsapp", wamid):
             return False  # a duplicate delivery: its effect happened the first time
         PhoneChannel.objects.filter(pk=row.pk).update(last_inbound_at=now)
         with override(row.user.locale or None):
@@ -291,9 +290,9 @@ def twilio_signature(url: str, params: dict[str, list[str]], token: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-@csrf_exempt
-@require_POST
-def twilio_status_hook(request: HttpRequest) -> HttpResponse:
+def _twilio_refusal(request: HttpRequest) -> HttpResponse | None:
+    """``None`` for a request Twilio signed; else the answer: 404 with SMS off, 401
+    unsigned, 403 wrongly signed."""
     if not settings.SMS_ENABLED:
         return _plain(404, "SMS is not enabled on this site.")
     header = request.headers.get("X-Twilio-Signature", "")
@@ -304,6 +303,15 @@ def twilio_status_hook(request: HttpRequest) -> HttpResponse:
     expected = twilio_signature(url, params, settings.TWILIO_AUTH_TOKEN)
     if not hmac.compare_digest(header.encode(), expected.encode()):
         return _plain(403, "Bad signature.")
+    return None
+
+
+@csrf_exempt
+@require_POST
+def twilio_status_hook(request: HttpRequest) -> HttpResponse:
+    refusal = _twilio_refusal(request)
+    if refusal is not None:
+        return refusal
     sid = request.POST.get("MessageSid", "")
     value = request.POST.get("MessageStatus", "")
     code = request.POST.get("ErrorCode", "")
@@ -311,3 +319,26 @@ def twilio_status_hook(request: HttpRequest) -> HttpResponse:
     error = f"{code} {value}" if code else ""
     _status_apply("twilio", sid, value, error=error, block=block)
     return _plain(204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound_hook(request: HttpRequest) -> HttpResponse:
+    """A text sent to our number (signed as the status callback is): STOP, START and HELP
+    (``sms_inbound``). Answers TwiML: empty, or one ``<Message>`` for HELP."""
+    from xml.sax.saxutils import escape
+
+    from pawfile.notifications.sms_inbound import sms_inbound_handle
+
+    refusal = _twilio_refusal(request)
+    if refusal is not None:
+        return refusal
+    answer = sms_inbound_handle(
+        sender=request.POST.get("From", ""),
+        body=request.POST.get("Body", ""),
+        message_sid=request.POST.get("MessageSid", ""),
+        opt_out_type=request.POST.get("OptOutType", ""),
+    )
+    message = f"<Message>{escape(answer)}</Message>" if answer else ""
+    twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{message}</Response>'
+    return HttpResponse(twiml, content_type="text/xml; charset=utf-8")

@@ -6,6 +6,8 @@
 * ``pawfile_build_info{version,python,django}`` — always 1.
 * ``pawfile_backup_age_seconds`` — since the last good backup ended (NaN: none yet).
 * ``pawfile_backup_last_ok`` — 1 when the last backup attempt succeeded, 0 when it failed.
+* ``pawfile_storage_up`` — 1 when the S3 bucket of the stored files answers, 0 when not
+  (NaN: files on local disk); the ``storage`` check of /health, kept a few seconds.
 * ``pawfile_qr_scans_total{kind}`` — QR scans written by the scan flush (``qr.scans``).
 * ``process_*`` — the serving process's CPU, memory and file descriptors.
 
@@ -131,6 +133,25 @@ def _backup_figure(name: str) -> float:
 BACKUP_AGE.set_function(lambda: _backup_figure("age"))
 BACKUP_LAST_OK.set_function(lambda: _backup_figure("last_ok"))
 
+STORAGE_UP = Gauge(
+    "pawfile_storage_up",
+    "1 when the S3 bucket of the stored files answers, 0 when not (NaN: local disk).",
+    registry=REGISTRY,
+)
+
+
+def _storage_up() -> float:
+    from pawfile.ops.health import storage_state
+
+    try:
+        state = storage_state()
+    except Exception:
+        return math.nan
+    return math.nan if state is None else 0.0 if state else 1.0
+
+
+STORAGE_UP.set_function(_storage_up)
+
 # labels() takes a lock and builds a key on every call; the children are cached here
 # instead. Both maps stay small because every label is drawn from a bounded set.
 _counters: dict[tuple[str, str, str], Counter] = {}
@@ -176,7 +197,7 @@ QR_SCANS = Counter(
     ["kind"],
     registry=_SHARED,
 )
-QR_SCAN_KINDS = frozenset({"genuine", "typed", "bot", "unknown_id"})
+QR_SCAN_KINDS = frozenset({"genuine", "typed", "bot", "own", "unknown_id"})
 
 
 def qr_scans_observe(kind: str, count: int) -> None:

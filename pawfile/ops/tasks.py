@@ -9,7 +9,8 @@ from django.conf import settings
 from pawfile.lib.tasks import periodic_task
 from pawfile.ops.backup.archive import ArchiveError
 from pawfile.ops.backup.retention import archives_prune
-from pawfile.ops.backup.services import backup_create
+from pawfile.ops.backup.s3 import S3Location, s3_archives_prune
+from pawfile.ops.backup.services import backup_create, backup_target
 from pawfile.ops.backup.status import backup_schedule, backup_status_forget
 from pawfile.ops.choices import BackupTrigger
 
@@ -17,13 +18,15 @@ log = logging.getLogger(__name__)
 
 
 def backup_scheduled_run() -> bool:
-    """Write a backup to ``PAWFILE_BACKUP_DIR`` (encrypted to ``PAWFILE_BACKUP_ENCRYPT_TO``),
-    then prune old archives by the ``PAWFILE_BACKUP_KEEP_*`` rules. A failure is recorded
-    (``BackupRun``; /health warns) and logged, never retried at once: the next run is the retry.
-    Returns whether a backup was written."""
+    """Write a backup to ``PAWFILE_BACKUP_DIR`` (a folder or ``s3://bucket/prefix/``,
+    encrypted to ``PAWFILE_BACKUP_ENCRYPT_TO``), then prune old archives there by the
+    ``PAWFILE_BACKUP_KEEP_*`` rules. A failure is recorded (``BackupRun``; /health warns)
+    and logged, never retried at once: the next run is the retry. A failed pruning is logged
+    and the backup still counts. Returns whether a backup was written."""
     try:
+        target = backup_target(settings.PAWFILE_BACKUP_DIR)
         result = backup_create(
-            directory=settings.PAWFILE_BACKUP_DIR,
+            target=target,
             recipient=settings.PAWFILE_BACKUP_ENCRYPT_TO,
             trigger=BackupTrigger.SCHEDULE,
         )
@@ -32,13 +35,19 @@ def backup_scheduled_run() -> bool:
         return False
     finally:
         backup_status_forget()
-    archives_prune(
-        settings.PAWFILE_BACKUP_DIR,
-        hourly=settings.PAWFILE_BACKUP_KEEP_HOURLY,
-        daily=settings.PAWFILE_BACKUP_KEEP_DAILY,
-        weekly=settings.PAWFILE_BACKUP_KEEP_WEEKLY,
-    )
-    log.info("scheduled backup written: %s (%s bytes)", result.path.name, result.size)
+    keep = {
+        "hourly": settings.PAWFILE_BACKUP_KEEP_HOURLY,
+        "daily": settings.PAWFILE_BACKUP_KEEP_DAILY,
+        "weekly": settings.PAWFILE_BACKUP_KEEP_WEEKLY,
+    }
+    log.info("scheduled backup written: %s (%s bytes)", result.location, result.size)
+    try:
+        if isinstance(target, S3Location):
+            s3_archives_prune(target, **keep)
+        else:
+            archives_prune(target, **keep)
+    except (ArchiveError, OSError) as exc:
+        log.error("pruning old backups failed: %s", exc)
     return True
 
 

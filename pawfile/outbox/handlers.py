@@ -4,9 +4,11 @@ A handler is one function that takes the claimed :class:`~pawfile.outbox.models.
 and delivers it. It returns normally when the provider accepted the message, and raises
 :class:`DeliveryError` when it did not: ``permanent=True`` when trying again cannot help
 (the address does not exist, the provider refused the content), else the message is retried
-with backoff. Any other exception counts as a temporary failure. Handlers should pass
-``message.key`` to providers that take an idempotency key, and keep their network timeouts
-well under ``PAWFILE_OUTBOX_LEASE``.
+with backoff. Any other exception counts as a temporary failure. A provider that said when
+to come back (``Retry-After``) is honoured by passing ``retry_after`` (seconds): the next
+attempt is then not before it (capped, see ``outbox.services.retry_delay``). Handlers
+should pass ``message.key`` to providers that take an idempotency key, and keep their
+network timeouts well under ``PAWFILE_OUTBOX_LEASE``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ if TYPE_CHECKING:
 
 
 class DeliveryError(Exception):
-    """The provider did not take the message; ``permanent`` says whether retrying can help."""
+    """The provider did not take the message; ``permanent`` says whether retrying can help,
+    ``retry_after`` how many seconds the provider asked us to wait (``None``: not said)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

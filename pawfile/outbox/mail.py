@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from email.utils import parseaddr
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 
 from pawfile.outbox.handlers import DeliveryError
 from pawfile.outbox.models import OutboxMessage
@@ -79,6 +83,51 @@ def no_mail_deliver(message: OutboxMessage) -> None:
     """The handler of ``NO_MAIL`` rows: there is nothing to send."""
 
 
+_session = threading.local()
+
+
+@contextmanager
+def smtp_session() -> Iterator[None]:
+    """Inside, mail sent in this thread through :func:`mail_connection` shares one connection
+    to the mail server (opened on first use, closed at the end) instead of one connection
+    per mail. After a failed send, call :func:`smtp_session_reset`: the next mail opens a
+    fresh connection. Nested sessions are the outer one."""
+    if getattr(_session, "active", False):
+        yield
+        return
+    _session.active, _session.connection = True, None
+    try:
+        yield
+    finally:
+        smtp_session_reset()
+        _session.active = False
+
+
+def smtp_session_reset() -> None:
+    """Close the session's connection, if any (the next mail opens another)."""
+    connection = getattr(_session, "connection", None)
+    _session.connection = None
+    if connection is not None:
+        with suppress(Exception):  # a connection already broken has nothing to close
+            connection.close()
+
+
+def mail_connection() -> Any:
+    """The connection to pass as ``EmailMessage(connection=...)``: inside
+    :func:`smtp_session`, the session's open connection; otherwise, or when it cannot be
+    opened, ``None`` (Django then opens one for the mail, and reports the error there)."""
+    if not getattr(_session, "active", False):
+        return None
+    if _session.connection is None:
+        connection = get_connection()
+        try:
+            connection.open()
+        except Exception:
+            return None
+        _session.connection = connection
+    return _session.connection
+
+
 def message_id(message: OutboxMessage) -> str:
     """A ``Message-ID`` that stays the same for every attempt at the same outbox row, so a
     mail client that gets the message twice (see the duplicate window) can show it once."""
@@ -98,6 +147,7 @@ def email_deliver(message: OutboxMessage) -> None:
             from_email=payload.get("from_email") or None,
             to=list(payload["to"]),
             headers={"Message-ID": message_id(message)},
+            connection=mail_connection(),
         )
     except (KeyError, TypeError) as exc:
         raise DeliveryError(f"the stored mail is incomplete: {exc}", permanent=True) from None

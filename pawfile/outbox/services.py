@@ -161,10 +161,18 @@ def outbox_deliver(*, message_id: int) -> str | None:
     message = outbox_claim(message_id=message_id)
     if message is None:
         return None
+    return outbox_attempt(message)
+
+
+def outbox_attempt(message: OutboxMessage) -> str:
+    """One attempt at a message this worker has claimed (``outbox_claim``, or
+    ``batch.outbox_claim_many``): call the kind's handler and record the outcome, as
+    :func:`outbox_deliver` describes. Returns the message's new status."""
     handler = handler_get(message.kind)
     started = time.monotonic()
     error: str | None = None
     permanent = False
+    retry_after: float | None = None
     try:
         if handler is None:
             # A worker of an older release may not know a new kind; a newer one will.
@@ -172,6 +180,7 @@ def outbox_deliver(*, message_id: int) -> str | None:
         handler.deliver(message)
     except DeliveryError as exc:
         error, permanent = str(exc) or type(exc).__name__, exc.permanent
+        retry_after = exc.retry_after
     except Exception as exc:
         log.exception("outbox: delivering %s %s failed", message.kind, message.pk)
         error = f"{type(exc).__name__}: {exc}"
@@ -179,7 +188,7 @@ def outbox_deliver(*, message_id: int) -> str | None:
     if error is None:
         assert handler is not None
         return _mark_sent(message, handler, duration_ms)
-    return _mark_failed(message, error[:ERROR_MAX], permanent, duration_ms)
+    return _mark_failed(message, error[:ERROR_MAX], permanent, duration_ms, retry_after=retry_after)
 
 
 def _mark_sent(message: OutboxMessage, handler: Handler, duration_ms: int) -> str:
@@ -223,8 +232,34 @@ def backoff_delay(*, attempt: int) -> timedelta:
     return timedelta(seconds=seconds / 2 + random.uniform(0, seconds / 2))
 
 
-def _mark_failed(message: OutboxMessage, error: str, permanent: bool, duration_ms: int) -> str:
-    """Schedule the next attempt, or fail the message when permanent or out of attempts.
+def retry_delay(*, attempt: int, retry_after: float | None = None) -> timedelta:
+    """How long to wait after failed attempt number ``attempt`` when the provider may have
+    said when to come back (``retry_after`` seconds, from its ``Retry-After``).
+
+    Without it, :func:`backoff_delay`. With it, the longer of the two, so the next attempt
+    is never earlier than the provider asked; when the provider's wait is the longer one,
+    up to a tenth more (at most 30 s) is added at random, so that the messages one 429
+    turned away do not all come back in the same second. Never more than ``BACKOFF_CAP``:
+    a provider asking for a day would otherwise hold a reminder past any use (the attempt
+    at the cap may meet another 429, and is counted like any other).
+    """
+    backoff = backoff_delay(attempt=attempt)
+    if retry_after is None or retry_after <= 0:
+        return backoff
+    asked = timedelta(seconds=retry_after + random.uniform(0, min(retry_after / 10, 30)))
+    return min(max(backoff, asked), BACKOFF_CAP)
+
+
+def _mark_failed(
+    message: OutboxMessage,
+    error: str,
+    permanent: bool,
+    duration_ms: int,
+    *,
+    retry_after: float | None = None,
+) -> str:
+    """Schedule the next attempt (see :func:`retry_delay`), or fail the message when
+    permanent or out of attempts.
 
     Only while the row is still ours (``sending`` with our attempt number): if our lease ran
     out and another worker took the row, its outcome is the one that counts.
@@ -237,7 +272,9 @@ def _mark_failed(message: OutboxMessage, error: str, permanent: bool, duration_m
         outcome = AttemptOutcome.FAILED
     else:
         changes["status"] = status = MessageStatus.PENDING
-        changes["next_attempt_at"] = now + backoff_delay(attempt=message.attempts)
+        changes["next_attempt_at"] = now + retry_delay(
+            attempt=message.attempts, retry_after=retry_after
+        )
         outcome = AttemptOutcome.RETRY
     with transaction.atomic():
         OutboxMessage.objects.filter(

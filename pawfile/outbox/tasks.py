@@ -6,13 +6,19 @@ None of them is retried by the queue: a failed delivery is rescheduled through i
 from __future__ import annotations
 
 from pawfile.lib.tasks import crontab, periodic_task, task
-from pawfile.outbox import services
+from pawfile.outbox import batch, services
 
 
 @task()
 def outbox_deliver(message_id: int) -> str | None:
     """Deliver one outbox message (see ``services.outbox_deliver``)."""
     return services.outbox_deliver(message_id=message_id)
+
+
+@task()
+def outbox_deliver_many(message_ids: list[int]) -> dict[str, int]:
+    """Deliver several outbox messages over one SMTP connection (see ``batch``)."""
+    return batch.outbox_deliver_many(message_ids=message_ids)
 
 
 @periodic_task(crontab())

@@ -10,8 +10,12 @@ health card first among them) depends only on:
 * the language (words, date and number formats);
 * the user's time zone (times of notes) and date (ages, due status: overdue, due soon);
 * what the user may do to the pet (``accounts.access``: the buttons shown);
+* the address the page was asked on (scheme and host) and the site's base URL: panels
+  show absolute links;
 * this code (``PAGE_VERSION`` and the installed version), the panels other apps register
-  and the due-soon window.
+  and the due-soon window;
+* what the panels registered ``vary`` name now (the server's setup, such as the wallets),
+  and the user's id when a panel is registered ``per_user`` (a secret address of theirs).
 
 ``dashboard_key`` names those; ``dashboard_html`` renders the cards on a miss and stores them
 for ``CACHE_SECONDS``. The access check is not cached: the view runs ``pets.selectors.pet_get``
@@ -74,10 +78,17 @@ def allowed_actions(pet: Pet) -> str:
     return ",".join(sorted(str(action) for action in Action if access.allows(action)))
 
 
-def dashboard_key(*, pet: Pet, user: User) -> str:
-    """The cache key of ``pet``'s cards as ``user`` sees them now (see the module docstring
-    for what it holds). ``pet`` is the one the gate returned for ``user``."""
+def dashboard_key(*, request: HttpRequest, pet: Pet, user: User) -> str:
+    """The cache key of ``pet``'s cards as ``user`` sees them now, asked by ``request`` (see
+    the module docstring for what it holds). ``pet`` is the one the gate returned for
+    ``user``."""
+    per_user, vary = registry.pet_panels_vary()
     parts = [
+        str(user.pk) if per_user else "",
+        vary,
+        request.scheme or "",
+        request.get_host(),
+        settings.PAWFILE_BASE_URL,
         _code_stamp(),
         str(settings.PAWFILE_DUE_SOON_DAYS),
         get_language() or "",
@@ -167,7 +178,7 @@ def dashboard_html(request: HttpRequest, pet: Pet) -> SafeString:
     panels that are not cacheable and the CSRF token are put in for this request."""
     user = request.user
     assert isinstance(user, User)
-    key = dashboard_key(pet=pet, user=user)
+    key = dashboard_key(request=request, pet=pet, user=user)
     cached = django_cache.get(key)
     if cached is None:
         cached, cacheable = _render(request, pet, user)

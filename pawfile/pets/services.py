@@ -9,6 +9,7 @@ caller may not set (ids, household, timestamps, revision) are not accepted at al
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -71,11 +72,27 @@ def pet_revision_bump(pet_id: int) -> None:
         cursor.execute(sql, params)
 
 
+def pets_revision_bump(pet_ids: Iterable[int]) -> None:
+    """``pet_revision_bump`` for many pets in one UPDATE (the reminders' batched tick)."""
+    ids = sorted(set(pet_ids))
+    if ids:
+        Pet.objects.filter(pk__in=ids).update(revision=F("revision") + 1, updated_at=timezone.now())
+
+
 def pet_revision_bump_statement(pet_id: int) -> sqlrows.Statement:
     """The UPDATE of ``pet_revision_bump`` as (SQL, parameters), for a caller that runs it
     with its own write (``sqlrows.insert(..., along=...)``: one statement on PostgreSQL)."""
     now = connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(timezone.now())
     return _revision_bump_sql(), [now, pet_id]
+
+
+def member_pets_revision_bump(user_id: int) -> int:
+    """Mark the pages of every pet in ``user_id``'s households as changed for their cache,
+    after a change of the user's own that their pet pages show (their calendar address:
+    ``lib.registry`` ``per_user`` panels). The pets' data did not change: ``updated_at``
+    stays. No access check (a hook); how many pets."""
+    households = Household.objects.filter(memberships__user_id=user_id).values("pk")
+    return Pet.objects.filter(household__in=households).update(revision=F("revision") + 1)
 
 
 @cache

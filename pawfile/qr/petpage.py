@@ -39,6 +39,11 @@ def pet_page_path_unregister() -> None:
     _resolver.clear()
 
 
+def pet_page_path_resolver() -> Resolver | None:
+    """The resolver registered now, if any (tests put it back after replacing it)."""
+    return _resolver[0] if _resolver else None
+
+
 def pet_page_path(pet: Any) -> str:
     """The path (or address) a tag of ``pet`` leads to. Raises ``ValueError`` if the
     resolver returns something not fit for a ``Location`` header."""

@@ -287,7 +287,9 @@ class QrRedirect:
                 # before the stop grace (its scans of the last second, or all of them).
                 if stopping.is_set() or time.monotonic() - flushed >= interval:
                     flushed = time.monotonic()
-                    scan_buffer_flush()
+                    # Paced over up to half the interval (scans.Pacer), at full speed once
+                    # the process is stopping.
+                    scan_buffer_flush(pace=0.0 if stopping.is_set() else interval / 2)
                     self.table.counts_refresh()
             except Exception:
                 log.exception("qr redirect: refresh failed")

@@ -16,8 +16,13 @@ a crawler pattern), the referrer's host, the country when a local MaxMind databa
 configured (``PAWFILE_GEOIP_PATH``), and ``visitor``: a hash of the client address
 (trusted-proxy aware, ``lib.clientip``), the day and the secret key, so unique visitors
 per day can be counted while no address is stored. Each flush also adds what it wrote to
-the Prometheus counter ``pawfile_qr_scans_total{kind}`` (``genuine``, ``typed``, ``bot``, and
-``unknown_id`` for hits on ids that do not exist, which the redirect layer only counts).
+the Prometheus counter ``pawfile_qr_scans_total{kind}`` (``genuine``, ``typed``, ``bot``,
+``own`` for the scans left out below, and ``unknown_id`` for hits on ids that do not exist,
+which the redirect layer only counts).
+
+The owner's own scans are not written: the event keeps the session cookie's value, and the
+flush leaves out the scans of a code by a signed-in member of its household or the owner of
+a generic code (``ownscans.py``; two queries, only for a batch that holds a session cookie).
 """
 
 from __future__ import annotations
@@ -41,11 +46,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 
 from pawfile.lib.clientip import client_ip
+from pawfile.lib.stopsignal import stopping
 from pawfile.ops.metrics import qr_scans_observe
 from pawfile.qr import hooks
 from pawfile.qr.models import QRCode, Scan, ScanDay
+from pawfile.qr.ownscans import SESSION_MAX, OwnScans
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,7 @@ UA_MAX = 300
 FAMILY_MAX = 64
 MAX_BUFFERED = 200_000
 YIELD_EVERY = 200
+PACE_RATIO = 3.0  # a paced flush sleeps 3x its processor time: a quarter of a core at most
 _BOT = re.compile(
     r"bot|crawl|spider|slurp|preview|facebookexternalhit|embedly|curl|wget|python-|httpx|"
     r"go-http-client|java/|okhttp|headless",
@@ -76,6 +85,7 @@ class ScanEvent:
     referrer: str
     remote_addr: str
     forwarded_for: str
+    session: str = ""  # the session cookie's value, "" without one (ownscans.py)
 
 
 buffer: collections.deque[ScanEvent] = collections.deque()
@@ -122,8 +132,22 @@ def agent_parse(user_agent: str) -> Agent:
     return Agent(device, _family(result.os), _family(result.user_agent), bot)
 
 
+@functools.cache
+def _session_cookie() -> str:
+    return str(settings.SESSION_COOKIE_NAME)
+
+
+def _session_of(cookies: str) -> str:
+    """The session cookie's value in a ``Cookie`` header ("" without one)."""
+    name = _session_cookie()
+    if name not in cookies:
+        return ""
+    return parse_cookie(cookies).get(name, "")[:SESSION_MAX]
+
+
 def scan_record(meta: dict[str, Any], code_id: str, at: float, genuine: bool) -> None:
     """Append one scan (called by the redirect layer; no I/O)."""
+    cookies = meta.get("HTTP_COOKIE")
     buffer.append(
         ScanEvent(
             code_id,
@@ -133,6 +157,7 @@ def scan_record(meta: dict[str, Any], code_id: str, at: float, genuine: bool) ->
             meta.get("HTTP_REFERER", "")[:512],
             meta.get("REMOTE_ADDR", ""),
             meta.get("HTTP_X_FORWARDED_FOR", "")[:512],
+            _session_of(cookies) if cookies else "",
         )
     )
 
@@ -189,17 +214,50 @@ def _referrer_host(referrer: str) -> str:
         return ""
 
 
-def _rows(events: list[ScanEvent], live: set[str]) -> list[tuple[Any, ...]]:
-    """One row per event of a live code. What repeats (an agent, a referrer, a client on a
-    day) is worked out once per batch."""
+Owners = dict[str, tuple[int | None, int | None]]  # live code id -> household, owner user
+
+
+class Pacer:
+    """Spreads a flush's work over time, so the request threads of the same process (which
+    share its GIL) keep most of the processor while it runs: after each slice of
+    ``YIELD_EVERY`` events it sleeps ``PACE_RATIO`` times the processor time the slice took,
+    until ``budget`` seconds of pauses are spent (then only ``sleep(0)``, which lets a
+    waiting thread run). A burst of a whole second's scans at once took a fifth of a core for
+    ~200 ms; requests that arrived meanwhile queued behind it (the tail of ``/r/``)."""
+
+    def __init__(self, budget: float) -> None:
+        self.left = budget
+        self.mark = time.thread_time()
+
+    def slice_done(self) -> None:
+        if stopping.is_set():  # what is left is written at full speed before the kill
+            self.left = 0.0
+        pause = 0.0
+        if self.left > 0:
+            pause = min((time.thread_time() - self.mark) * PACE_RATIO, self.left)
+            self.left -= pause
+        time.sleep(pause)
+        self.mark = time.thread_time()
+
+
+def _rows(
+    events: list[ScanEvent], live: Owners, people: OwnScans, pacer: Pacer
+) -> list[tuple[Any, ...]]:
+    """One row per event of a live code, but none for its own people's scans. What
+    repeats (an agent, a referrer, a client on a day) is worked out once per batch."""
     adapt = connection.ops.adapt_datetimefield_value
+    # Handed over naive in the connection's zone, which is what the backend stores (SQLite)
+    # or reads it in (PostgreSQL): an aware value made the backend look up settings.USE_TZ
+    # through the lazy settings object on every row, two thirds of the flush's CPU.
+    zone = connection.timezone
     hosts: dict[str, str] = {}
     visitors: dict[tuple[str, str, dt.date], tuple[str, str]] = {}
     rows = []
     for index, event in enumerate(events):
         if index and not index % YIELD_EVERY:
-            time.sleep(0)  # let request threads have the GIL between slices of the batch
-        if event.code_id not in live:
+            pacer.slice_done()  # let request threads have the GIL between slices
+        owners = live.get(event.code_id)
+        if owners is None or (event.session and people.own(event.session, *owners)):
             continue
         at = dt.datetime.fromtimestamp(event.at, tz=dt.UTC)
         agent = agent_parse(event.user_agent)
@@ -216,7 +274,7 @@ def _rows(events: list[ScanEvent], live: set[str]) -> list[tuple[Any, ...]]:
             (
                 event.code_id,
                 at,
-                adapt(at),
+                adapt(at.astimezone(zone).replace(tzinfo=None)),
                 event.genuine,
                 agent.bot,
                 host,
@@ -230,14 +288,23 @@ def _rows(events: list[ScanEvent], live: set[str]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _write(events: list[ScanEvent]) -> int:
+def _write(events: list[ScanEvent], pacer: Pacer) -> int:
     # Plain tuples and one executemany: building thousands of model instances per second
     # (and the garbage they leave) paused the request threads of the same process for
     # hundreds of milliseconds (p99 291 ms in bench/redirect.py).
     ids = {event.code_id for event in events}
+    people = OwnScans(event.session for event in events)  # no query without session cookies
+    codes = QRCode.objects.filter(pk__in=ids)
+    live: Owners = {
+        code_id: (household_id, owner_id)
+        for code_id, household_id, owner_id in codes.values_list(
+            "pk", "household_id", "owner_user_id"
+        )
+    }
+    # Built before the transaction, so the (paced) work holds no write lock. A code deleted
+    # meanwhile fails the commit (its foreign key); the batch is then tried again.
+    rows = _rows(events, live, people, pacer)
     with transaction.atomic():
-        live = set(QRCode.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        rows = _rows(events, live)
         with connection.cursor() as cursor:
             cursor.executemany(INSERT, [(row[0], *row[2:]) for row in rows])
         per_code: dict[str, tuple[int, dt.datetime]] = {}
@@ -251,6 +318,9 @@ def _write(events: list[ScanEvent]) -> int:
     kinds = collections.Counter(
         "bot" if row[4] else "genuine" if row[3] else "typed" for row in rows
     )
+    own = sum(1 for event in events if event.code_id in live) - len(rows)
+    if own:
+        kinds["own"] = own
     transaction.on_commit(lambda: _metrics_add(kinds))
     if hooks.has_receivers():  # the apps above told of the batch once it is committed
         recorded = [hooks.RecordedScan(row[0], row[1], row[4]) for row in rows]
@@ -272,10 +342,13 @@ def _unknown_report() -> None:
         qr_scans_observe("unknown_id", new)
 
 
-def scan_buffer_flush() -> int:
+def scan_buffer_flush(*, pace: float = 0.0) -> int:
     """Write every buffered scan; returns how many rows were written. A failure puts the
-    batch back (the exception is logged, not raised: the caller is a loop or ``atexit``)."""
+    batch back (the exception is logged, not raised: the caller is a loop or ``atexit``).
+    ``pace``: seconds the flush may spend pausing between slices of work (``Pacer``; the
+    redirect's refresher gives half its interval, none once the process is stopping)."""
     written = 0
+    pacer = Pacer(pace)
     with _flush_lock:
         _unknown_report()
         while buffer:
@@ -283,7 +356,7 @@ def scan_buffer_flush() -> int:
             while buffer and len(events) < MAX_BATCH:
                 events.append(buffer.popleft())
             try:
-                written += _write(events)
+                written += _write(events, pacer)
             except Exception:
                 log.exception("qr scans: flush failed, %d scans kept for the next try", len(events))
                 buffer.extendleft(reversed(events))

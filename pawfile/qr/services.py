@@ -11,7 +11,9 @@ Pet tags (``pet_code_*``) belong to a household and lead to a pet's public page
 owner or caretaker, or a write grant) makes, links and unlinks them; a viewer gets
 ``Forbidden``, anyone else ``NotFound``. An unlinked tag keeps its id and household and
 leads to the "not linked yet" page (``/t/{id}``) until it is linked again. Claiming a
-pre-printed tag is ``pet_code_link`` on a code of no household (see ``claim``).
+pre-printed tag is ``pet_code_link`` on a code of no household (see ``claim``). The pet page
+counts a pet's tags in a panel cached by the pet's revision: every function that adds a tag
+to a pet or takes one away bumps the revision of that pet (``_pets_touched``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pawfile.lib.storage import files_delete_on_commit
 from pawfile.lib.text import plain_line
 from pawfile.pets.models import Pet
 from pawfile.pets.selectors import pet_checked, pet_get
+from pawfile.pets.services import pet_revision_bump
 from pawfile.qr import access
 from pawfile.qr.choices import ErrorLevel, TargetKind
 from pawfile.qr.generation import generation_bump
@@ -204,6 +207,12 @@ def _managed_for_update(code_id: str) -> QRCode:
 # -- Pet tags ---------------------------------------------------------------------------------
 
 
+def _pets_touched(*pet_ids: Any) -> None:
+    """Bump the revision of each pet a tag was added to or taken from (``None``: none)."""
+    for pet_id in sorted({int(p) for p in pet_ids if p is not None}):
+        pet_revision_bump(pet_id)
+
+
 def _default_title(pet: Pet) -> str:
     return (_("%(name)s tag") % {"name": pet.name})[:120]
 
@@ -260,7 +269,10 @@ def pet_code_create(
     )
     for name in STYLE_FIELDS:
         setattr(code, name, getattr(style, name))
-    return _insert_with_new_id(code)
+    with transaction.atomic():
+        code = _insert_with_new_id(code)
+        _pets_touched(pet.pk)
+    return code
 
 
 def _tag_for_update(actor: Any, code_id: str) -> QRCode:
@@ -340,11 +352,14 @@ def pet_code_link(*, actor: Any, code_id: str, pet: Pet) -> QRCode:
             if not won:
                 raise Conflict(_("This tag has just been claimed by someone else."))
             generation_bump()
+            _pets_touched(pet.pk)
             return QRCode.objects.get(pk=code_id)
         code = _tag_for_update(actor, code_id)
+        before = code.target_ref if code.target_kind == TargetKind.PET_PAGE else None
         _link(code, pet)
         code.save()
         generation_bump()
+        _pets_touched(before, pet.pk)
     return code
 
 
@@ -353,11 +368,13 @@ def pet_code_unlink(*, actor: Any, code_id: str) -> QRCode:
     linked yet" page until it is linked again. Raises as ``pet_code_link``."""
     with transaction.atomic():
         code = _tag_for_update(actor, code_id)
+        before = code.target_ref if code.target_kind == TargetKind.PET_PAGE else None
         code.target_kind = TargetKind.UNCLAIMED
         code.target_ref = None
         code.target_url = ""
         code.save()
         generation_bump()
+        _pets_touched(before)
     return code
 
 
@@ -365,10 +382,12 @@ def pet_code_delete(*, actor: Any, code_id: str) -> None:
     """Delete a household's tag and its scans. Raises as ``pet_code_link``."""
     with transaction.atomic():
         code = _tag_for_update(actor, code_id)
+        before = code.target_ref if code.target_kind == TargetKind.PET_PAGE else None
         if code.logo:
             files_delete_on_commit([code.logo])
         code.delete()
         generation_bump()
+        _pets_touched(before)
 
 
 def pet_codes_retarget(pet: Pet) -> int:

@@ -136,10 +136,17 @@ def record_plan(record: HealthRecord) -> Plan | None:
 
 
 def record_follow(
-    sender: Any, *, record: HealthRecord, deleted: bool = False, **kwargs: Any
+    sender: Any,
+    *,
+    record: HealthRecord,
+    created: bool = False,
+    deleted: bool = False,
+    **kwargs: Any,
 ) -> None:
-    """``health.hooks.record_changed`` receiver: make the record's reminder match it."""
-    existing = Reminder.objects.filter(record_id=record.pk).first()
+    """``health.hooks.record_changed`` receiver: make the record's reminder match it. A
+    record just created has no reminder yet (nothing is looked up); it reaches here only
+    when it asks for one (``record_wants_reminder``)."""
+    existing = None if created else Reminder.objects.filter(record_id=record.pk).first()
     plan = None if deleted else record_plan(record)
     if plan is None:
         if existing is not None:
@@ -166,6 +173,12 @@ def record_follow(
     if moved:
         services.schedule_reset(reminder, now=now)
     reminder.save()
+
+
+def record_wants_reminder(record: HealthRecord) -> bool:
+    """For a new record: does it ask for a reminder? (``record_follow`` does nothing for
+    one that does not, so its insert needs no transaction.)"""
+    return record_plan(record) is not None
 
 
 def _zone_name(record: HealthRecord) -> str:

@@ -171,4 +171,8 @@ def register() -> None:
         context=pet_calendar_context,
         slot="actions",
         order=70,
+        # The link holds the person's own secret address: kept per user, and a new address
+        # bumps their pets' revisions (notifications.calendar.calendar_token_regenerate).
+        cacheable=True,
+        per_user=True,
     )

@@ -82,4 +82,5 @@ def register() -> None:
         automatic.record_follow,
         kinds=automatic.FOLLOWED_KINDS,
         dispatch_uid="reminders.record_follow",
+        when_created=automatic.record_wants_reminder,
     )

@@ -3,9 +3,12 @@ each once.
 
 ``reminders_fire_due(now)`` (the periodic task, every minute) reads the ids of reminders
 whose ``next_fire_at`` has come, in batches, through the ``reminder_next_fire`` index (no
-rule is expanded to find them). Each is fired by ``reminder_fire`` in a savepoint, in chunks
-of ``COMMIT_EVERY`` per transaction (one that raises is rolled back alone, logged, and left
-for the next tick):
+rule is expanded to find them), for at most ``TICK_SECONDS``. They are fired in chunks of
+``COMMIT_EVERY`` per transaction by ``firing_batch.reminders_fire_batch``, which does for a
+whole chunk, in a few statements, what ``reminder_fire`` below does for one reminder, and
+hands the rare cases (a snooze ending, missed occurrences, a lost race) to
+``reminder_fire`` one by one, each in a savepoint (one that raises is rolled back alone,
+logged, and left for the next tick). Firing one reminder:
 
 1. the row is claimed with one conditional UPDATE that moves ``next_fire_at`` (and
    ``next_due_at``) on, on the condition that ``next_fire_at`` still holds the value read:
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -47,8 +51,9 @@ from pawfile.reminders.models import Occurrence, Reminder
 log = logging.getLogger(__name__)
 
 BATCH = 500
-ROUNDS_MAX = 50  # batches per tick; whatever is left waits for the next tick
-COMMIT_EVERY = 50
+ROUNDS_MAX = 400  # batches per tick; whatever is left waits for the next tick
+TICK_SECONDS = 50.0  # nor does a tick start a batch after this long (ticks are a minute apart)
+COMMIT_EVERY = 250
 MISSED_ROWS_MAX = 100
 NOTIFICATION_KIND = "reminder"
 
@@ -79,26 +84,31 @@ def reminders_fire_due(*, now: dt.datetime | None = None) -> FireCount:
     """Fire every reminder due at ``now`` (default: this instant); see the module docstring.
 
     A reminder whose firing raises is logged, left as it was and tried again next tick."""
+    from pawfile.reminders import firing_batch  # it builds on this module
+
     now = now or timezone.now()
     count = FireCount()
     # Rows this tick could not move (another scheduler holds them, or firing raised) are not
     # asked for again in this tick.
     stuck: set[int] = set()
+    started = time.monotonic()
     for _round in range(ROUNDS_MAX):
+        if time.monotonic() - started > TICK_SECONDS:
+            break
         ids = due_ids(now=now, exclude=stuck)
         if not ids:
             break
         for start in range(0, len(ids), COMMIT_EVERY):
-            # One commit per chunk (each reminder in its own savepoint): a commit is most
-            # of the cost of firing one, and a chunk holds the write lock only briefly.
+            # One commit per chunk, fired together (``firing_batch``): a commit and the
+            # round trips are most of the cost of firing one, and a chunk holds the write
+            # lock only briefly.
             with transaction.atomic():
-                for reminder_id in ids[start : start + COMMIT_EVERY]:
-                    if not _fire_guarded(reminder_id, now=now, count=count):
-                        stuck.add(reminder_id)
+                chunk = ids[start : start + COMMIT_EVERY]
+                stuck |= firing_batch.reminders_fire_batch(chunk, now=now, count=count)
     return count
 
 
-def _fire_guarded(reminder_id: int, *, now: dt.datetime, count: FireCount) -> bool:
+def fire_guarded(reminder_id: int, *, now: dt.datetime, count: FireCount) -> bool:
     try:
         return reminder_fire(reminder_id=reminder_id, now=now, count=count)
     except Exception:
@@ -139,7 +149,7 @@ def _claim(reminder: Reminder, *, seen: dt.datetime) -> bool:
     return updated == 1
 
 
-def _next_fire(reminder: Reminder, *, now: dt.datetime) -> dt.datetime | None:
+def next_fire(reminder: Reminder, *, now: dt.datetime) -> dt.datetime | None:
     """When to fire next: the regular time of ``next_due_at``, or a pending snooze's end
     if sooner."""
     times = []
@@ -156,7 +166,7 @@ def _fire_snoozed(
     due, until = reminder.snoozed_due_at, reminder.snoozed_until
     assert due is not None and until is not None
     reminder.snoozed_due_at = reminder.snoozed_until = None
-    reminder.next_fire_at = _next_fire(reminder, now=now)
+    reminder.next_fire_at = next_fire(reminder, now=now)
     if not _claim(reminder, seen=seen):
         count.lost_race += 1
         return False
@@ -187,7 +197,7 @@ def _fire_regular(
             missed.append(following)
         following = services.occurrence_after(reminder, following)
     reminder.next_due_at = following
-    reminder.next_fire_at = _next_fire(reminder, now=now)
+    reminder.next_fire_at = next_fire(reminder, now=now)
     if not _claim(reminder, seen=seen):
         count.lost_race += 1
         return False

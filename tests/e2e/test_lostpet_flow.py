@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import zxingcpp
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIServer
+from django.test.testcases import LiveServerThread
 from PIL import Image
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -39,19 +41,46 @@ PHONE = {"width": 390, "height": 844}
 MADRID = {"latitude": 40.41678, "longitude": -3.70379}
 
 
+class _JoinedWSGIServer(ThreadedWSGIServer):
+    """Django's threaded test server, except that closing it waits (up to 30 s) for its
+    request threads: one still ending (a browser's kept-alive connection, closed a moment
+    ago) would otherwise use the shared database connection after the test gave it back,
+    and fail in its thread (``DatabaseWrapper objects created in a thread can only be used
+    in that same thread``)."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def server_close(self) -> None:
+        WSGIServer.server_close(self)  # the listening socket; the threads are joined here
+        threads = list(vars(self).get("_threads", []))  # socketserver's, once a request came
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(t.is_alive() for t in threads), "a request thread did not end"
+
+
+class _ServerThread(LiveServerThread):
+    server_class = _JoinedWSGIServer
+
+
 @pytest.fixture
 def server(transactional_db: None, settings: Any) -> Iterator[str]:
-    """A live server with the QR redirect in front of Django, as ``pawfile serve`` runs it."""
+    """A live server with the QR redirect in front of Django, as ``pawfile serve`` runs it.
+
+    On SQLite the test's in-memory connection is lent to the server's threads and given
+    back once they have all ended, so nothing depends on whether pytest-django's session
+    ``live_server`` (which lends it until the session ends) was started earlier in this
+    worker. Browser contexts on it come from ``phones``, which closes them before it stops.
+    """
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.db import connections
-    from django.test.testcases import LiveServerThread
 
     from pawfile.qr.redirect import QrRedirect
 
     shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
     for connection in shared.values():
         connection.inc_thread_sharing()  # as LiveServerTestCase does
-    thread = LiveServerThread(
+    thread = _ServerThread(
         "127.0.0.1",
         lambda app: QrRedirect(StaticFilesHandler(app), background=False),
         shared,
@@ -68,29 +97,36 @@ def server(transactional_db: None, settings: Any) -> Iterator[str]:
     try:
         yield url
     finally:
-        thread.terminate()
+        thread.terminate()  # returns once every request thread has ended
         for connection in shared.values():
             connection.dec_thread_sharing()
 
 
-def phone(browser: Any, server: str, **options: Any) -> Any:  # noqa: F811
-    context = browser.new_context(base_url=server, viewport=PHONE, locale="en-US", **options)
-    context.set_default_timeout(20_000)
+@pytest.fixture
+def phones(browser: Any, server: str) -> Iterator[Callable[..., Any]]:  # noqa: F811
+    """``phones(**options)``: a new phone-sized browser context on ``server``. Every one is
+    closed when the test ends, before the server stops (so no connection of it is open)."""
+    made: list[Any] = []
+
+    def phone(**options: Any) -> Any:
+        context = browser.new_context(base_url=server, viewport=PHONE, locale="en-US", **options)
+        context.set_default_timeout(20_000)
+        made.append(context)
+        return context
+
+    before = expect._timeout  # a global of Playwright's: the next test gets it back
     expect.set_options(timeout=20_000)
-    return context
+    try:
+        yield phone
+    finally:
+        for context in made:
+            context.close()
+        expect.set_options(timeout=before)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "passes alone and in its folder; failed once in a full parallel run of the suite "
-        "(the scan did not reach the public page in time, thread warnings from its own "
-        "live server): under investigation"
-    ),
-)
-def test_scan_report_alert_poster_found(browser, server: str, cast: Cast, pet, smtp_server) -> None:  # noqa: F811
+def test_scan_report_alert_poster_found(phones, cast: Cast, pet, smtp_server) -> None:
     tag = qr_services.pet_code_create(actor=cast.alice, pet=pet)
-    owner_context = phone(browser, server)
+    owner_context = phones()
     owner = owner_context.new_page()
     owner.goto("/health", timeout=60_000)  # the first answer of a fresh server is slow
     log_in(owner, cast.alice.email)
@@ -105,7 +141,7 @@ def test_scan_report_alert_poster_found(browser, server: str, cast: Cast, pet, s
     assert profile.is_lost
 
     # A stranger scans the tag with a phone that shares its location.
-    finder_context = phone(browser, server, geolocation=MADRID, permissions=["geolocation"])
+    finder_context = phones(geolocation=MADRID, permissions=["geolocation"])
     finder = finder_context.new_page()
     finder.goto(qr_images.scan_url(tag, printed=True))
     expect(finder).to_have_url(re.compile(rf"/p/{profile.slug}$"))
@@ -159,5 +195,3 @@ def test_scan_report_alert_poster_found(browser, server: str, cast: Cast, pet, s
     expect(owner.get_by_text("Welcome home, Rex!")).to_be_visible()
     profile.refresh_from_db()
     assert not profile.is_lost
-    finder_context.close()
-    owner_context.close()

@@ -66,3 +66,55 @@ def test_the_entry_bound_still_holds() -> None:
     assert len(store._cache) <= 10
     assert store.bytes_used == sum(store._sizes.values())
     assert set(store._sizes) == set(store._cache)
+
+
+def test_window_hits_count_in_one_window_as_in_redis() -> None:
+    """``windows_hit``: the embedded twin of ``RedisCache.windows_hit`` (same answers)."""
+    store = cache()
+    hits = [store.windows_hit([("rl:a", 60)])[0] for _ in range(3)]
+    assert [used for used, _left in hits] == [1, 2, 3]
+    lefts = [left for _used, left in hits]
+    assert all(0 < left <= 60_000 for left in lefts)
+    assert lefts == sorted(lefts, reverse=True)  # later hits do not push the end back
+    assert store.get("rl:a") == 3  # a plain counter the cache reads as usual
+    (a, _), (b, b_left) = store.windows_hit([("rl:a", 60), ("rl:b", 3600)])
+    assert (a, b) == (4, 1) and 60_000 < b_left <= 3_600_000
+
+
+def test_a_window_ends_and_a_counter_without_end_gets_one(monkeypatch) -> None:
+    import time
+
+    store = cache()
+    now = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    assert store.windows_hit([("rl:a", 10)]) == [(1, 10_000)]
+    now[0] += 9.5
+    assert store.windows_hit([("rl:a", 10)]) == [(2, 500)]
+    now[0] += 1
+    assert store.windows_hit([("rl:a", 10)]) == [(1, 10_000)]  # a new window
+    store.set("rl:b", 5, timeout=None)  # written by something else, with no end
+    assert store.windows_hit([("rl:b", 30)]) == [(6, 30_000)]
+    now[0] += 31
+    assert store.get("rl:b") is None
+    store.set("rl:c", "text")  # not a counter: counted from one
+    assert store.windows_hit([("rl:c", 30)]) == [(1, 30_000)]
+
+
+def test_window_hits_racing_from_threads_are_all_counted() -> None:
+    import threading
+
+    store = cache()
+    start = threading.Barrier(8)
+
+    def hit() -> None:
+        start.wait()
+        for _ in range(50):
+            store.windows_hit([("rl:race", 60), ("rl:other", 60)])
+
+    threads = [threading.Thread(target=hit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (store.get("rl:race"), store.get("rl:other")) == (400, 400)
+    assert store.bytes_used > 0

@@ -152,3 +152,38 @@ def test_the_row_is_undone_when_the_along_statement_fails(cast: Cast, pet) -> No
     with pytest.raises(IntegrityError), transaction.atomic():
         sqlrows.insert(HealthRecord(pet=pet, created_by=cast.alice, **FIELDS), along=spoil)
     assert not HealthRecord.objects.filter(pet=pet).exists()
+
+
+def test_a_read_rides_in_the_insert_on_postgresql(cast: Cast, pet) -> None:
+    """``read``: on PostgreSQL answered in the INSERT's own statement, as the database was
+    before it (the new row is not among the rows); elsewhere not run (``None``)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pawfile.pets.services import pet_revision_bump_statement
+
+    old = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    old.save()
+    name, kind = (
+        sqlrows.column(HealthRecord, "name", "r"),
+        sqlrows.column(HealthRecord, "kind", "r"),
+    )
+    read = (
+        f"SELECT {sqlrows.column(HealthRecord, 'id', 'r')}, {name}"  # noqa: S608
+        f" FROM {sqlrows.table(HealthRecord)} r WHERE {kind} = %s",
+        ["visit"],
+    )
+    before = _revision(pet)
+    record = HealthRecord(pet=pet, created_by=cast.alice, **FIELDS)
+    with CaptureQueriesContext(connection) as queries:
+        rows = sqlrows.insert(record, along=pet_revision_bump_statement(pet.pk), read=read)
+    assert record.pk is not None and _revision(pet) == before + 1
+    if connection.vendor == "postgresql":
+        assert [q["sql"].split(" ", 1)[0] for q in queries] == ["WITH"]
+        assert rows == [{"id": old.pk, "name": "Limp  "}]
+        # no row matched: an empty list, not None
+        empty = (read[0], ["weight"])
+        assert sqlrows.insert(HealthRecord(pet=pet, **FIELDS), read=empty) == []
+    else:
+        assert rows is None
+        assert not [q for q in queries if q["sql"].startswith("SELECT")]

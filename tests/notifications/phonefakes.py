@@ -323,3 +323,24 @@ def verified_phone(user: Any, channel: str, phone: str, **extra: Any) -> Any:
         user=user, channel=channel, phone=phone, verified_at=timezone.now(), opted_in=True,
         **extra,
     )  # fmt: skip
+
+
+def twilio_tampered(url: str, params: dict[str, str], tamper: str, *, change: str) -> str | None:
+    """The ``X-Twilio-Signature`` for a POST of ``params`` to ``url``, spoilt as ``tamper``
+    says: ``unsigned`` (``None``), ``wrong token``, ``one byte changed`` (parameter
+    ``change`` altered after signing, in place), ``request host`` (signed for the address a
+    proxy forwarded to instead of the public one)."""
+    from pawfile.notifications.webhooks import twilio_signature
+
+    signed = {k: [v] for k, v in params.items()}
+    if tamper == "unsigned":
+        return None
+    if tamper == "wrong token":
+        return twilio_signature(url, signed, "another-token")
+    if tamper == "request host":
+        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1]
+        return twilio_signature("http://testserver" + path, signed, TWILIO_TOKEN)
+    signature = twilio_signature(url, signed, TWILIO_TOKEN)
+    if tamper == "one byte changed":
+        params[change] = params[change][:-1] + chr(ord(params[change][-1]) ^ 1)
+    return signature

@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +56,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int = 0  # what the fake answered
 
 
 @dataclass
@@ -61,6 +64,10 @@ class Answer:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to wait before answering: the request is taken (recorded, and with a 2xx
+    # status accepted) at once, so a client that gives up first sees "success after our
+    # timeout".
+    delay: float = 0.0
 
 
 class _Server:
@@ -81,12 +88,16 @@ class _Server:
                 with owner.lock:
                     owner.received.append(request)
                 answer = owner.answer(request)
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                self.wfile.write(answer.body)
+                request.status = answer.status
+                if answer.delay:
+                    time.sleep(answer.delay)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -128,6 +139,16 @@ class FakePushService(_Server):
 
     def for_(self, name: str) -> list[Received]:
         return [r for r in self.received if r.path == f"/push/{name}"]
+
+    def held(self, name: str) -> list[Received]:
+        """What the service keeps for subscription ``name`` while its browser is offline:
+        every push it accepted, except that one with the ``Topic`` of a push still held
+        replaces it (RFC 8030, 5.4)."""
+        kept: dict[str, Received] = {}
+        for number, request in enumerate(self.for_(name)):
+            if 200 <= request.status < 300:
+                kept[request.headers.get("topic") or f"#{number}"] = request
+        return list(kept.values())
 
 
 @dataclass

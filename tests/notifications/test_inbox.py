@@ -214,3 +214,26 @@ def test_unchanged_polls_are_answered_in_front_of_django(
         note(cast.alice)
     assert poll(etag) == "200 OK"  # the inbox changed: Django answers with the news
     assert len(reached) == 3
+
+
+def test_the_bell_count_is_the_unread_inbox_count(cast: Cast) -> None:
+    """``selectors.unread_count`` is a statement of its own (it runs on every page): it
+    gives what the queryset gives, whatever mix of read, unread, out-of-inbox and other
+    people's notifications there is."""
+    from django.utils import timezone
+
+    from pawfile.notifications import selectors
+
+    def orm(user) -> int:
+        return selectors.inbox(user=user, unread=True).count()
+
+    assert selectors.unread_count(user=cast.alice) == orm(cast.alice) == 0
+    for n in range(4):
+        note(cast.alice, key=f"r:{n}")
+    note(cast.bob, key="r:9")
+    Notification.objects.filter(recipient=cast.alice, event_key="r:0").update(
+        read_at=timezone.now()
+    )
+    Notification.objects.filter(recipient=cast.alice, event_key="r:1").update(in_inbox=False)
+    for user, expected in ((cast.alice, 2), (cast.bob, 1), (cast.carol, 0)):
+        assert selectors.unread_count(user=user) == orm(user) == expected

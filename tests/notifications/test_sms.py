@@ -27,6 +27,7 @@ from tests.notifications.phonefakes import (
     TWILIO_TOKEN,
     TwilioFake,
     fixture_text,
+    twilio_tampered,
     verified_phone,
 )
 
@@ -213,16 +214,7 @@ def test_a_bad_callback_signature_is_refused_with_no_effect(
     delivery = _sent(cast, django_capture_on_commit_callbacks)
     params = _callback("status_callback_undelivered_30005.txt", delivery.provider_id)
     url = django_settings.PAWFILE_BASE_URL + HOOK
-    signed = {k: [v] for k, v in params.items()}
-    signature: str | None = twilio_signature(url, signed, TWILIO_TOKEN)
-    if tamper == "unsigned":
-        signature = None
-    elif tamper == "wrong token":
-        signature = twilio_signature(url, signed, "another-token")
-    elif tamper == "one byte changed":
-        params["ErrorCode"] = "30006"
-    else:  # signed for the address the proxy forwarded to, not the public one
-        signature = twilio_signature("http://testserver" + HOOK, signed, TWILIO_TOKEN)
+    signature = twilio_tampered(url, params, tamper, change="ErrorCode")
     response = _post(params, signature)
     assert response.status_code == (401 if tamper == "unsigned" else 403)
     delivery.refresh_from_db()

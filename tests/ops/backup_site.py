@@ -5,6 +5,7 @@
                                                                transaction until STOP exists,
                                                                then dump the site to OUT
     python -m tests.ops.backup_site dump OUT                  dump the site, then add a contact
+    python -m tests.ops.backup_site scheduled                 the scheduler's backup and pruning
 
 The site is whatever the environment names (``DATABASE_URL``, ``PAWFILE_DATA_DIR`` ...), as
 for ``pawfile``. Results go to files (mail goes to the console on stdout). A dump is every
@@ -143,6 +144,11 @@ def main(argv: list[str]) -> None:
     elif command == "dump":
         Path(args[0]).write_text(json.dumps(site_dump()))
         contact_write("after-restore")  # ids and sequences carry on after a restore
+    elif command == "scheduled":
+        from pawfile.ops.tasks import backup_scheduled_run
+
+        if not backup_scheduled_run():
+            raise SystemExit("the scheduled backup failed")
     else:
         raise SystemExit(f"unknown command {command!r}")
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.test_scaleout import free_port, wait_until_up
+from tests.cluster import free_port, wait_until_up
 
 PAWFILE = str(Path(sys.executable).with_name("pawfile"))
 REQUESTS = 30

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_scaleout import free_port, wait_until_up
+from tests.cluster import free_port, wait_until_up
 
 PAWFILE = str(Path(sys.executable).with_name("pawfile"))
 MB = 1024 * 1024

@@ -8,22 +8,18 @@ and the database and Redis spans beneath it, in one trace.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from pawfile.ops import tracing
-from tests.test_scaleout import PAWFILE, free_port, wait_until_up
+from tests.cluster import free_port, services_cluster
 
 
 class Receiver(ThreadingHTTPServer):
@@ -92,47 +88,18 @@ def test_off_without_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_request_sends_its_server_database_and_redis_spans(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    database_url = os.environ.get("DATABASE_URL", "")
-    redis_url = os.environ.get("REDIS_URL", "")
-    if not database_url.startswith("postgres") or not redis_url:
-        pytest.fail("this test needs DATABASE_URL (PostgreSQL) and REDIS_URL")
-    import psycopg
-
-    name = "pawfile_otel_" + uuid.uuid4().hex[:8]
-    parts = urlsplit(database_url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    port = free_port()
-    prefix = "otel-" + uuid.uuid4().hex[:8]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PAWFILE_", "DJANGO_"))},
-        "DATABASE_URL": urlunsplit(parts._replace(path="/" + name)),
-        "REDIS_URL": redis_url,
-        "PAWFILE_CACHE_PREFIX": prefix,
-        "PAWFILE_QUEUE_NAME": prefix,
-        "PAWFILE_SECRET_KEY": "otel-test-" + "s" * 40,
-        "PAWFILE_BASE_URL": f"http://127.0.0.1:{port}",
-        "PAWFILE_DATA_DIR": str(tmp_path / "data"),
-        "PAWFILE_LOG_LEVEL": "WARNING",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-        "OTEL_SERVICE_NAME": "pawfile-under-test",
-        "OTEL_BSP_SCHEDULE_DELAY": "200",
-        "PAWFILE_ALLOW_UNSHARED": "1",  # one node with local files: nothing to share
-    }
-    env.pop("PYTEST_XDIST_WORKER", None)
-    process = None
-    try:
-        subprocess.run([PAWFILE, "migrate"], env=env, check=True, capture_output=True, timeout=180)
-        log = (tmp_path / "web.log").open("wb")
-        process = subprocess.Popen(
-            [PAWFILE, "web", "--bind", f"127.0.0.1:{port}", "--threads", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        wait_until_up(url, process)
+    with services_cluster(tmp_path, label="otel") as site:
+        port = free_port()
+        site.env |= {
+            "PAWFILE_BASE_URL": f"http://127.0.0.1:{port}",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_SERVICE_NAME": "pawfile-under-test",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "PAWFILE_ALLOW_UNSHARED": "1",  # one node with local files: nothing to share
+        }
+        site.pawfile("migrate")
+        url = site.web(port)
+        site.up()
         # A sign-in page reads the session (database) and the rate-limit/cache (Redis) on POST;
         # a failed sign-in attempt touches both.
         with httpx.Client(base_url=url, timeout=10) as client:
@@ -163,7 +130,7 @@ def test_a_request_sends_its_server_database_and_redis_spans(
             post = [s for s in spans if method(s) == "POST"]
             if post:
                 systems = {s[2].get("db.system") for s in spans if s[0] == post[0][0]}
-        output = (tmp_path / "web.log").read_text(errors="replace")[-2000:]
+        output = site.log_tail(f"web-{port}", 2000)
         assert set(receiver.paths) == {"/v1/traces"}, output
         assert post, ([s[1] for s in spans if method(s)], output)
         # The sign-in's own queries and Redis commands are children in the POST's trace.
@@ -172,17 +139,3 @@ def test_a_request_sends_its_server_database_and_redis_spans(
         assert post[0][1] == "POST accounts/login/"
         assert post[0][3]["service.name"] == "pawfile-under-test"
         assert post[0][3]["pawfile.role"] == "web"
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        import redis
-
-        client_redis = redis.Redis.from_url(redis_url)
-        for key in client_redis.scan_iter(f"*{prefix}*"):
-            client_redis.delete(key)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

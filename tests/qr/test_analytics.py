@@ -156,13 +156,17 @@ def test_the_periodic_task_runs_the_retention(code, settings) -> None:
 def test_export_has_the_new_fields_and_the_day_totals(cast, pet, manager, wsgi) -> None:
     from pawfile.qr import batches, contributions, petpage, services
 
+    installed = petpage.pet_page_path_resolver()  # the lost-pet app's, put back after
     petpage.pet_page_path_register(lambda p: f"/p/x-{p.pk}")
     try:
         batch = batches.batch_create(actor=manager, count=1)
         tag = QRCode.objects.get(batch=batch)
         services.pet_code_link(actor=cast.alice, code_id=tag.id, pet=pet)
     finally:
-        petpage.pet_page_path_unregister()
+        if installed is None:
+            petpage.pet_page_path_unregister()
+        else:
+            petpage.pet_page_path_register(installed)
     wsgi.refresh()
     wsgi(f"/r/{tag.id}", HTTP_USER_AGENT=IPHONE)
     scans.scan_buffer_flush()

@@ -21,9 +21,13 @@ from tests.e2e.conftest import browser, chromium_executable, page, site_url  # n
 
 @pytest.fixture(autouse=True)
 def _resolver() -> Iterator[None]:
+    installed = petpage.pet_page_path_resolver()  # the lost-pet app's, put back after
     petpage.pet_page_path_register(lambda pet: f"/p/slug-{pet.pk}")
     yield
-    petpage.pet_page_path_unregister()
+    if installed is None:
+        petpage.pet_page_path_unregister()
+    else:
+        petpage.pet_page_path_register(installed)
 
 
 @pytest.fixture

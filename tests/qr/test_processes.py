@@ -70,13 +70,6 @@ def location_seen(url: str, code_id: str, want_status: int, want_location: str |
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: now and then the serve worker never learns of the stop and granian kills "
-    "it at the grace (the unexplained stop of issue 9); the scans of its last flush interval "
-    "are then lost, here all 500, since the whole test fits in one interval. The flush runs "
-    "as soon as a stop is known (redirect._run). Kept running, non-strict, until that is found.",
-)
 def test_serve_counts_every_scan_after_a_clean_stop(start, site) -> None:  # noqa: F811
     running = start("serve")
     running.wait_up()

@@ -122,6 +122,21 @@ def test_scans_counted_exactly_and_without_address(code, wsgi) -> None:
     assert all("203.0.113" not in r.visitor for r in rows)
 
 
+def test_a_paced_flush_writes_every_scan(code, wsgi) -> None:
+    """The refresher's flush pauses between slices of work (``scans.Pacer``) within its
+    budget, and still writes every scan."""
+    n = 2 * scans.YIELD_EVERY + 50
+    for _ in range(n):
+        wsgi(f"/r/{code.id}", HTTP_USER_AGENT="Mozilla/5.0 (iPhone)")
+    assert scans.scan_buffer_flush(pace=0.05) == n
+    code.refresh_from_db()
+    assert code.scan_count == n == Scan.objects.filter(code=code).count()
+    pacer = scans.Pacer(0.001)
+    for _ in range(3):
+        pacer.slice_done()
+    assert 0.0 <= pacer.left <= 0.001
+
+
 def test_scans_of_a_deleted_code_are_dropped(manager, code, wsgi) -> None:
     wsgi(f"/r/{code.id}")
     services.code_delete(actor=manager, code_id=code.id)
@@ -134,7 +149,7 @@ def test_failed_flush_keeps_the_scans(code, wsgi, monkeypatch) -> None:
     for _ in range(4):
         wsgi(f"/r/{code.id}")
 
-    def broken(events):
+    def broken(events, pacer):
         raise RuntimeError("database away")
 
     monkeypatch.setattr(scans, "_write", broken)

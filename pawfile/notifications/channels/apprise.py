@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import socket
 import threading
 import warnings
 from collections.abc import Iterator
@@ -41,7 +40,7 @@ from django.utils.translation import gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from pawfile.lib.crypto import FieldDecryptError
-from pawfile.lib.http import HttpError, PrivateAddressError, address_is_private, host_check
+from pawfile.lib.http import HttpError, PrivateAddressError, host_check
 from pawfile.notifications.channels.base import Channel
 from pawfile.outbox.handlers import DeliveryError
 
@@ -62,17 +61,17 @@ _original_create_connection: Any = None
 
 
 def _guarded_create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
-    """urllib3's ``create_connection``, refusing private addresses while a guard is on in
-    this thread; it connects to the very address it checked (no second lookup)."""
+    """urllib3's ``create_connection``, refusing private addresses (``lib.http.host_check``)
+    while a guard is on in this thread; it connects to an address it checked (no second
+    lookup). A refusal is an ``OSError``, as urllib3 expects of a failed connection."""
     if not getattr(_guard, "on", False):
         return _original_create_connection(address, *args, **kwargs)
     host, port = address
-    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    for info in infos:
-        if address_is_private(str(info[4][0])):
-            raise OSError(f"{host} resolves to a private address ({info[4][0]}): refused")
-    ip = str(infos[0][4][0])
-    return _original_create_connection((ip, port), *args, **kwargs)
+    try:
+        checked = host_check(host, port=port)
+    except HttpError as exc:
+        raise OSError(f"{exc}: refused") from None
+    return _original_create_connection((checked[0], port), *args, **kwargs)
 
 
 def _guard_install() -> None:
@@ -150,9 +149,8 @@ def _host_refused(host: str) -> bool:
     if not host or settings.APPRISE_ALLOW_PRIVATE:
         return False
     bare = host.strip("[]")
-    with contextlib.suppress(ValueError):
-        return address_is_private(str(ipaddress.ip_address(bare)))
-    if bare.replace(":", "").isdigit() or ("." not in bare and bare.lower() != "localhost"):
+    token = bare.replace(":", "").isdigit() or ("." not in bare and bare.lower() != "localhost")
+    if token and not _is_address(bare):
         return False
     try:
         host_check(bare)
@@ -161,6 +159,14 @@ def _host_refused(host: str) -> bool:
     except HttpError:
         return False  # does not resolve now: the send will tell
     return False
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def url_check(url: str) -> Any:
@@ -271,32 +277,10 @@ def message_text(notifications: list[Notification], *, recipient: User) -> tuple
 def batch(*, delivery_ids: list[int]) -> tuple[User | None, list[Notification]]:
     """The recipient and the notifications of these deliveries that should still go (the
     notification exists, the recipient is active, Apprise not blocked or turned off for
-    the kind)."""
-    from pawfile.notifications.choices import Kind
-    from pawfile.notifications.models import ChannelBlock, Delivery, Preference
+    the kind): as for the push channels, ``devices.push_batch``."""
+    from pawfile.notifications.devices import push_batch
 
-    rows = list(
-        Delivery.objects.filter(pk__in=delivery_ids)
-        .select_related("notification__recipient")
-        .order_by("notification_id")
-    )
-    if not rows:
-        return None, []
-    recipient = rows[0].notification.recipient
-    if not recipient.is_active:
-        return None, []
-    if ChannelBlock.objects.filter(user=recipient, channel=NAME).exists():
-        return recipient, []
-    off = set(
-        Preference.objects.filter(user=recipient, channel=NAME, enabled=False).values_list(
-            "kind", flat=True
-        )
-    )
-
-    def kind_of(n: Notification) -> str:
-        return n.kind if n.kind in Kind.values else Kind.OTHER
-
-    return recipient, [r.notification for r in rows if kind_of(r.notification) not in off]
+    return push_batch(delivery_ids=delivery_ids, channel=NAME)
 
 
 def deliver(message: OutboxMessage) -> None:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pawfile.notifications.channels.base import Channel
 from pawfile.outbox.handlers import DeliveryError
-from pawfile.outbox.mail import message_id
+from pawfile.outbox.mail import mail_connection, message_id
 
 if TYPE_CHECKING:
     from pawfile.outbox.models import OutboxMessage
@@ -89,6 +89,7 @@ def deliver(message: OutboxMessage) -> None:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },
+        connection=mail_connection(),  # one SMTP connection for a batch (outbox.batch)
     )
     email.attach_alternative(html, "text/html")
     try:

@@ -11,9 +11,15 @@ kept in the process until shortly before it expires.
 FCM's answer per token: 200 delivered (``name`` is the provider id); 404 ``UNREGISTERED``,
 403 ``SENDER_ID_MISMATCH`` or 400 ``INVALID_ARGUMENT`` about the token: the token is gone
 and removed; 401: the access token is dropped and the message retried; 429, 5xx or a
-network error: retried by the outbox with its backoff (no second request inside the
-attempt; FCM's ``Retry-After`` is kept in the delivery's error, the backoff does not read
-it). What that means for the delivery is ``devices.push_finish``.
+network error: retried by the outbox (no second request inside the attempt), not before
+FCM's ``Retry-After`` when it gave one. What that means for the delivery is
+``devices.push_finish``.
+
+Duplicates: FCM HTTP v1 takes no idempotency key. A message FCM took while our request
+timed out is sent again by the retry; the outbox message's ``collapse_key`` (Android) and
+``apns-collapse-id`` (iOS) make a device that was offline get only one of the two, and
+iOS replace a shown one in place; an Android device that showed the first shows the
+second too (the window: one request timeout, ``PUSH_TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ from google.auth import exceptions as google_exceptions
 from google.auth import transport
 from google.oauth2 import service_account
 
-from pawfile.lib.http import HttpError, http_request
+from pawfile.lib.http import HttpError, http_request, retry_after_seconds
 from pawfile.notifications.channels.base import Channel
 
 if TYPE_CHECKING:
+    from pawfile.notifications.devices import PushResult
     from pawfile.notifications.models import Device
     from pawfile.outbox.models import OutboxMessage
 
@@ -156,9 +163,10 @@ def _about_token(response: Any) -> bool:
 
 def push_one(
     device: Device, content: dict[str, str], *, kind: str, collapse: str = ""
-) -> tuple[str, str]:
-    """Send one message; ``(OK|GONE|RETRY, detail)``. A GONE token is removed here."""
+) -> PushResult:
+    """Send one message; its ``PushResult``. A GONE token is removed here."""
     from pawfile.notifications import devices
+    from pawfile.notifications.devices import PushResult
 
     base = str(settings.FCM_ENDPOINT).rstrip("/")
     try:
@@ -171,7 +179,7 @@ def push_one(
             timeout=settings.PUSH_TIMEOUT, allow_private=settings.PUSH_ALLOW_PRIVATE_ADDRESSES,
         )  # fmt: skip
     except (HttpError, google_exceptions.GoogleAuthError) as exc:
-        return devices.RETRY, f"device {device.pk}: {type(exc).__name__}: {exc}"
+        return PushResult(devices.RETRY, f"device {device.pk}: {type(exc).__name__}: {exc}")
     status = response.status_code
     if status == 200:
         devices.device_delivered(device_id=device.pk)
@@ -179,18 +187,18 @@ def push_one(
             name = str(response.json().get("name", ""))
         except ValueError:
             name = ""
-        return devices.OK, name or f"fcm:{device.pk}"
+        return PushResult(devices.OK, name or f"fcm:{device.pk}")
     code = _error_code(response)
     detail = f"device {device.pk}: FCM said {status} {code or response.text[:200]!r}"
     if code in GONE_CODES or (status == 404) or (status == 400 and _about_token(response)):
         devices.device_invalid(device_id=device.pk)
-        return devices.GONE, detail
+        return PushResult(devices.GONE, detail)
     if status == 401:
         credentials_forget()
     after = response.headers.get("Retry-After", "")
     if after:
         detail += f" (retry after {after} s)"
-    return devices.RETRY, detail
+    return PushResult(devices.RETRY, detail, retry_after_seconds(after))
 
 
 def deliver(message: OutboxMessage) -> None:

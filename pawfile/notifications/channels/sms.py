@@ -13,7 +13,9 @@ by SMS and the inbox says so, once a month).
 
 Errors: 21211 (not a valid number), 21614 (not a mobile number), 21610 (the person
 answered STOP) and 21612 (unreachable) are permanent: the channel is blocked for that
-person, who is told in the inbox. 429, 5xx, a timeout or a network error are retried.
+person, who is told in the inbox. 429, 5xx, a timeout or a network error are retried
+(not before Twilio's ``Retry-After`` when it gives one). A person who answers STOP is
+opted out by ``sms_inbound``.
 Other 4xx fail the message without blocking. Twilio takes no idempotency key for sends: as
 for WhatsApp, a duplicate is possible only when Twilio took a message after our request
 timed out (``TIMEOUT``, 10 s).
@@ -29,12 +31,12 @@ from django.utils import timezone
 from django.utils.translation import gettext, override
 from django.utils.translation import gettext_lazy as _
 
-from pawfile.lib.http import HttpError, http_request
+from pawfile.lib.http import HttpError, http_request, retry_after_seconds
 from pawfile.lib.ratelimit import Rule, ratelimit_hit
 from pawfile.notifications import phone
 from pawfile.notifications.channels.base import Channel
-from pawfile.notifications.choices import DeliveryStatus, Kind
-from pawfile.notifications.models import Delivery, PhoneChannel, PhoneChannelKind, ProviderMessage
+from pawfile.notifications.choices import Kind
+from pawfile.notifications.models import PhoneChannel, PhoneChannelKind
 from pawfile.outbox.handlers import DeliveryError, register_handler
 
 if TYPE_CHECKING:
@@ -49,20 +51,15 @@ PERMANENT_CODES = frozenset({21211, 21614, 21610, 21612, 30005, 30006})
 BODY_MAX = 480  # three segments of plain text
 
 
-class TwilioError(Exception):
-    def __init__(self, message: str, *, code: int | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message, self.code, self.status = message, code, status
+class TwilioError(phone.ProviderRefused):
+    """Twilio refused a text or could not be reached (see the module for the codes)."""
 
-    @property
-    def blocks_number(self) -> bool:
-        return self.code in PERMANENT_CODES
+    permanent_codes = PERMANENT_CODES
 
     @property
     def retryable(self) -> bool:
-        if self.blocks_number:
-            return False
-        return self.status is None or self.status in (401, 429) or self.status >= 500
+        # a bad token (401) is the operator's to fix: keep the message
+        return super().retryable or (not self.blocks_number and self.status == 401)
 
 
 def status_callback_url() -> str:
@@ -97,8 +94,10 @@ def message_post(*, to: str, body: str) -> str:
         text = f"Twilio said {response.status_code} {code}: {data.get('message', '')}"
         if response.headers.get("Retry-After"):
             text += f"; retry after {response.headers['Retry-After']} s"
-        raise TwilioError(text, code=code if isinstance(code, int) else None,
-                          status=response.status_code)  # fmt: skip
+        raise TwilioError(
+            text, code=code if isinstance(code, int) else None, status=response.status_code,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )  # fmt: skip
     if not data.get("sid"):
         raise TwilioError(f"Twilio answered without a message sid: {data!r}")
     return str(data["sid"])
@@ -127,15 +126,6 @@ def text_of(notifications: list[Notification]) -> str:
     return text[:BODY_MAX]
 
 
-def _fail(ids: list[int], error: str, *, block: bool) -> None:
-    from pawfile.notifications import services
-
-    if block:
-        services.deliveries_failed(ids=ids, error=error, permanent=True)
-    else:
-        Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.FAILED, error=error[:2000])
-
-
 def _limit_reached(row: PhoneChannel, *, now: Any) -> None:
     """Tell the person (once a month) that texts stopped until next month."""
     from pawfile.notifications import services
@@ -155,65 +145,44 @@ def _limit_reached(row: PhoneChannel, *, now: Any) -> None:
 
 def deliver(message: OutboxMessage) -> None:
     """The outbox handler of ``notify.sms`` (see the module)."""
-    from pawfile.notifications import services
-
     ids = [int(i) for i in message.payload.get("deliveries", [])]
     found = phone.batch(delivery_ids=ids, channel=NAME)
     if found.recipient is None or not found.notifications:
         return
     row = phone.reaching(found.recipient, NAME)
     if row is None:
-        _fail(found.delivery_ids, "no verified number for SMS any more", block=False)
+        error = "no verified number for SMS any more"
+        phone.deliveries_fail(found.delivery_ids, error, block=False)
         return
     now = timezone.now()
     if phone.month_used(row, now=now) >= settings.SMS_MONTHLY_LIMIT:
-        _fail(found.delivery_ids, "monthly SMS limit reached", block=False)
+        phone.deliveries_fail(found.delivery_ids, "monthly SMS limit reached", block=False)
         _limit_reached(row, now=now)
         raise DeliveryError("monthly SMS limit reached", permanent=True)
     decision = ratelimit_hit("sms-send", str(row.user_id), Rule.parse(settings.SMS_RATELIMIT))
     if not decision.allowed:
-        raise DeliveryError(f"SMS rate limit: next window in {decision.reset} s")
+        raise DeliveryError(
+            f"SMS rate limit: next window in {decision.reset} s", retry_after=decision.reset
+        )
     with override(found.recipient.locale or None):
         body = text_of(found.notifications)
-    try:
-        sid = message_post(to=row.phone, body=body)
-    except TwilioError as exc:
-        if exc.retryable:
-            services.deliveries_failed(ids=found.delivery_ids, error=exc.message, permanent=False)
-            raise DeliveryError(exc.message) from None
-        _fail(found.delivery_ids, exc.message, block=exc.blocks_number)
-        raise DeliveryError(exc.message, permanent=True) from None
-    services.deliveries_sent(ids=found.delivery_ids, provider_id=sid)
-    ProviderMessage.objects.get_or_create(
-        provider=PROVIDER, provider_id=sid,
-        defaults={"phone_channel": row, "delivery_id": found.delivery_ids[0], "status": "queued"},
+    phone.batch_send(
+        found, row, send=lambda: message_post(to=row.phone, body=body), provider=PROVIDER,
+        status="queued", now=now,
     )  # fmt: skip
-    phone.month_count(row, now=now)
 
 
 def code_deliver(message: OutboxMessage) -> None:
     """The outbox handler of ``sms.code``: the verification code as a text."""
-    row = (
-        PhoneChannel.objects.select_related("user")
-        .filter(pk=message.payload.get("phone_channel"))
-        .first()
-    )
-    if row is None or row.phone != message.payload.get("phone"):
+    target = phone.code_target(message.payload)
+    if target is None:
         return
-    code = phone.code_from_payload(message.payload)
-    with override(row.user.locale or None):
-        text = gettext(
-            "Your %(site)s code is %(code)s. It expires in 10 minutes; do not share it."
-        ) % {"site": settings.PAWFILE_SITE_NAME, "code": code}
-    try:
-        sid = message_post(to=row.phone, body=text)
-    except TwilioError as exc:
-        if exc.blocks_number:
-            phone.code_undeliverable(row, reason=exc.message)
-        raise DeliveryError(exc.message, permanent=not exc.retryable) from None
-    ProviderMessage.objects.get_or_create(
-        provider=PROVIDER, provider_id=sid, defaults={"phone_channel": row, "status": "queued"}
-    )
+    row, code = target
+    text = phone.code_text(row, code)
+    phone.code_send(
+        row, send=lambda: message_post(to=row.phone, body=text), provider=PROVIDER,
+        status="queued",
+    )  # fmt: skip
 
 
 def _reaches(user: Any) -> bool:

@@ -9,8 +9,14 @@ The service worker (``/sw.js``) shows it and opens ``url`` on a click.
 
 The push service's answer per subscription: 201 (or any 2xx) delivered; 404 or 410 the
 subscription is gone and is removed; anything else (429, 5xx, a network error, 401/403
-when the VAPID key does not match the one the browser subscribed with) is retried. What
-that means for the delivery is ``devices.push_finish``.
+when the VAPID key does not match the one the browser subscribed with) is retried, not
+before the service's ``Retry-After`` when it gave one. What that means for the delivery is
+``devices.push_finish``.
+
+Duplicates: every push of one outbox message carries the same ``Topic``
+(``devices.collapse_key``), so a retry after a push the service took while our request
+timed out replaces the first one if it is still waiting at the service (the browser was
+offline); a browser that already showed the first shows the second too (the window).
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from pawfile.lib.http import HttpError, http_request
+from pawfile.lib.http import HttpError, http_request, retry_after_seconds
 from pawfile.notifications.channels.base import Channel
 from pawfile.notifications.vapid import authorization
 
 if TYPE_CHECKING:
+    from pawfile.notifications.devices import PushResult
     from pawfile.notifications.models import Device
     from pawfile.outbox.models import OutboxMessage
 
@@ -57,9 +64,10 @@ def encrypt(device: Device, data: bytes) -> bytes:
 
 def push_one(
     device: Device, data: bytes, *, urgency: str = "normal", topic: str = ""
-) -> tuple[str, str]:
-    """POST one push; ``(OK|GONE|RETRY, detail)``. A GONE device is removed here."""
+) -> PushResult:
+    """POST one push; its ``PushResult``. A GONE device is removed here."""
     from pawfile.notifications import devices
+    from pawfile.notifications.devices import PushResult
 
     headers = {
         "Authorization": authorization(device.token),
@@ -76,18 +84,22 @@ def push_one(
             timeout=settings.PUSH_TIMEOUT, allow_private=settings.PUSH_ALLOW_PRIVATE_ADDRESSES,
         )  # fmt: skip
     except HttpError as exc:
-        return devices.RETRY, f"device {device.pk}: {exc}"
+        return PushResult(devices.RETRY, f"device {device.pk}: {exc}")
     status = response.status_code
     if 200 <= status < 300:
         devices.device_delivered(device_id=device.pk, seen=True)
-        return devices.OK, response.headers.get("Location", "") or f"webpush:{device.pk}"
+        location = response.headers.get("Location", "") or f"webpush:{device.pk}"
+        return PushResult(devices.OK, location)
     detail = f"device {device.pk}: push service said {status} {response.text[:200]!r}"
     if status in (404, 410):
         devices.device_invalid(device_id=device.pk)
-        return devices.GONE, detail
+        return PushResult(devices.GONE, detail)
     if status in (401, 403):
         log.warning("web push refused our VAPID signature (key changed?): %s", detail)
-    return devices.RETRY, detail
+    after = response.headers.get("Retry-After", "")
+    if after:
+        detail += f" (retry after {after} s)"
+    return PushResult(devices.RETRY, detail, retry_after_seconds(after))
 
 
 def deliver(message: OutboxMessage) -> None:

@@ -23,7 +23,8 @@ What is sent:
 Errors: 131026 (the number cannot receive), 131030 (not an allowed recipient) and 131021
 are permanent: the channel is blocked for that person and their inbox says so (the same
 when a status callback reports them). 429, 5xx, a timeout or a network error are
-retried by the outbox with backoff. Other 4xx refusals fail the message without blocking.
+retried by the outbox with backoff (not before Meta's ``Retry-After`` when it gives one).
+Other 4xx refusals fail the message without blocking.
 
 Duplicates: the Cloud API takes no idempotency key. The outbox key makes one message per
 (event, recipient, channel); a second send happens only when the API took a message but
@@ -44,11 +45,10 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 
-from pawfile.lib.http import HttpError, http_request
+from pawfile.lib.http import HttpError, http_request, retry_after_seconds
 from pawfile.notifications import actions, phone
 from pawfile.notifications.channels.base import Channel
-from pawfile.notifications.choices import DeliveryStatus
-from pawfile.notifications.models import Delivery, PhoneChannel, PhoneChannelKind, ProviderMessage
+from pawfile.notifications.models import PhoneChannel, PhoneChannelKind, ProviderMessage
 from pawfile.outbox.handlers import DeliveryError, register_handler
 
 if TYPE_CHECKING:
@@ -71,23 +71,17 @@ BUTTON_PREFIX = "pf1"
 TEXT_MAX = 1024  # interactive bodies; text messages take 4096
 
 
-class GraphError(Exception):
+class GraphError(phone.ProviderRefused):
     """The Graph API refused or could not be reached."""
 
-    def __init__(self, message: str, *, code: int | None = None, status: int | None = None):
-        super().__init__(message)
-        self.message, self.code, self.status = message, code, status
-
-    @property
-    def blocks_number(self) -> bool:
-        return self.code in PERMANENT_CODES
+    permanent_codes = PERMANENT_CODES
 
     @property
     def retryable(self) -> bool:
+        if super().retryable:
+            return True
         if self.blocks_number:
             return False
-        if self.status is None or self.status == 429 or self.status >= 500:
-            return True
         # a bad or expired token (401/403) is the operator's to fix: keep the message
         return self.code in RETRY_CODES or self.status in (401, 403)
 
@@ -125,8 +119,10 @@ def _call(path: str, **kwargs: Any) -> dict[str, Any]:
             text += f" ({details})"
         if response.headers.get("Retry-After"):
             text += f"; retry after {response.headers['Retry-After']} s"
-        raise GraphError(text, code=code if isinstance(code, int) else None,
-                         status=response.status_code)  # fmt: skip
+        raise GraphError(
+            text, code=code if isinstance(code, int) else None, status=response.status_code,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )  # fmt: skip
     return data if isinstance(data, dict) else {}
 
 
@@ -284,65 +280,39 @@ def notification_body(
 # --- Outbox handlers ---------------------------------------------------------------------------
 
 
-def _fail(ids: list[int], error: str, *, block: bool) -> None:
-    from pawfile.notifications import services
-
-    if block:
-        services.deliveries_failed(ids=ids, error=error, permanent=True)
-    else:
-        Delivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.FAILED, error=error[:2000])
-
-
 def deliver(message: OutboxMessage) -> None:
     """The outbox handler of ``notify.whatsapp`` (see the module)."""
-    from pawfile.notifications import services
-
     ids = [int(i) for i in message.payload.get("deliveries", [])]
     found = phone.batch(delivery_ids=ids, channel=NAME)
     if found.recipient is None or not found.notifications:
         return
     row = phone.reaching(found.recipient, NAME)
     if row is None:
-        _fail(found.delivery_ids, "no verified WhatsApp number any more", block=False)
+        phone.deliveries_fail(
+            found.delivery_ids, "no verified WhatsApp number any more", block=False
+        )
         return
     now = timezone.now()
     with override(found.recipient.locale or None):
         body = notification_body(found.notifications, row, now=now)
     if body is None:
-        _fail(found.delivery_ids, "outside the 24-hour window and no template", block=False)
+        error = "outside the 24-hour window and no template"
+        phone.deliveries_fail(found.delivery_ids, error, block=False)
         raise DeliveryError("outside WhatsApp's 24-hour window, no template", permanent=True)
-    try:
-        wamid = message_post({"recipient_type": "individual", "to": row.phone, **body})
-    except GraphError as exc:
-        if exc.retryable:
-            services.deliveries_failed(ids=found.delivery_ids, error=exc.message, permanent=False)
-            raise DeliveryError(exc.message) from None
-        _fail(found.delivery_ids, exc.message, block=exc.blocks_number)
-        raise DeliveryError(exc.message, permanent=True) from None
-    services.deliveries_sent(ids=found.delivery_ids, provider_id=wamid)
-    ProviderMessage.objects.get_or_create(
-        provider=PROVIDER, provider_id=wamid,
-        defaults={"phone_channel": row, "delivery_id": found.delivery_ids[0], "status": "sent"},
-    )  # fmt: skip
-    phone.month_count(row, now=now)
-
-
-def _refuse(exc: GraphError) -> DeliveryError:
-    return DeliveryError(exc.message, permanent=not exc.retryable)
+    to_send = {"recipient_type": "individual", "to": row.phone, **body}
+    phone.batch_send(
+        found, row, send=lambda: message_post(to_send), provider=PROVIDER, status="sent", now=now
+    )
 
 
 def code_deliver(message: OutboxMessage) -> None:
     """The outbox handler of ``whatsapp.code``: the verification code, as the template
     ``WHATSAPP_TEMPLATE_CODE`` (an authentication template: the code in the body and in
     its copy-code button) or, without one, as text."""
-    row = (
-        PhoneChannel.objects.select_related("user")
-        .filter(pk=message.payload.get("phone_channel"))
-        .first()
-    )
-    if row is None or row.phone != message.payload.get("phone"):
-        return  # the number was removed or changed since: its code is of no use
-    code = phone.code_from_payload(message.payload)
+    target = phone.code_target(message.payload)
+    if target is None:
+        return
+    row, code = target
     if settings.WHATSAPP_TEMPLATE_CODE:
         body: dict[str, Any] = {
             "type": "template",
@@ -357,20 +327,9 @@ def code_deliver(message: OutboxMessage) -> None:
             },
         }  # fmt: skip
     else:
-        with override(row.user.locale or None):
-            text = gettext(
-                "Your %(site)s code is %(code)s. It expires in 10 minutes; do not share it."
-            ) % {"site": settings.PAWFILE_SITE_NAME, "code": code}
-        body = {"type": "text", "text": {"preview_url": False, "body": text}}
-    try:
-        wamid = message_post({"recipient_type": "individual", "to": row.phone, **body})
-    except GraphError as exc:
-        if exc.blocks_number:
-            phone.code_undeliverable(row, reason=exc.message)
-        raise _refuse(exc) from None
-    ProviderMessage.objects.get_or_create(
-        provider=PROVIDER, provider_id=wamid, defaults={"phone_channel": row, "status": "sent"}
-    )
+        body = {"type": "text", "text": {"preview_url": False, "body": phone.code_text(row, code)}}
+    to_send = {"recipient_type": "individual", "to": row.phone, **body}
+    phone.code_send(row, send=lambda: message_post(to_send), provider=PROVIDER, status="sent")
 
 
 def reply_deliver(message: OutboxMessage) -> None:
@@ -390,7 +349,7 @@ def reply_deliver(message: OutboxMessage) -> None:
             body = reply_body(row, reply)  # may upload a file first
         wamid = message_post({"recipient_type": "individual", "to": row.phone, **body})
     except GraphError as exc:
-        raise _refuse(exc) from None
+        raise exc.delivery_error() from None
     ProviderMessage.objects.get_or_create(
         provider=PROVIDER, provider_id=wamid, defaults={"phone_channel": row, "status": "sent"}
     )

@@ -128,6 +128,7 @@ class ArchiveWriter:
     def __init__(self, tar: tarfile.TarFile) -> None:
         self.tar = tar
         self.files: dict[str, dict[str, Any]] = {}
+        self.archive_size = 0  # the archive's bytes, set once it is complete
 
     def add(self, name: str, source: IO[bytes], size: int) -> None:
         """Add ``size`` bytes read from ``source`` as member ``name``."""
@@ -166,6 +167,33 @@ class _Pump(threading.Thread):
 
 
 @contextmanager
+def archive_stream(out: IO[bytes], *, recipient: str = "") -> Iterator[ArchiveWriter]:
+    """Write an archive into the binary stream ``out`` (left open), encrypted to
+    ``recipient`` when given. Nothing is buffered beyond the tar's and age's own blocks: a
+    stream that uploads as it goes (``s3.S3Upload``) keeps memory flat. The caller calls
+    ``finish`` with the manifest last."""
+    target = recipient_parse(recipient) if recipient else None
+    if target is None:
+        with tarfile.open(fileobj=out, mode="w|", bufsize=CHUNK) as tar:
+            yield ArchiveWriter(tar)
+        return
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as pipe_in:
+        pump = _Pump(lambda: pyrage.encrypt_io(pipe_in, out, [target]))
+        pump.start()
+        try:
+            with (
+                os.fdopen(write_end, "wb") as pipe_out,
+                tarfile.open(fileobj=pipe_out, mode="w|", bufsize=CHUNK) as tar,
+            ):
+                yield ArchiveWriter(tar)
+        finally:
+            pump.join()
+        if pump.error is not None:
+            raise ArchiveError(f"Encrypting the archive failed: {pump.error}")
+
+
+@contextmanager
 def archive_write(path: Path, *, recipient: str = "") -> Iterator[ArchiveWriter]:
     """Write an archive to ``path`` (mode 600), encrypted to ``recipient`` when given.
 
@@ -173,31 +201,17 @@ def archive_write(path: Path, *, recipient: str = "") -> Iterator[ArchiveWriter]
     that looks like a backup. The caller calls ``finish`` with the manifest last.
     """
     partial = path.with_name(path.name + ".partial")
-    target = recipient_parse(recipient) if recipient else None
+    if recipient:
+        recipient_parse(recipient)  # refused before any file is made
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
-            if target is None:
-                with tarfile.open(fileobj=out, mode="w|", bufsize=CHUNK) as tar:
-                    yield ArchiveWriter(tar)
-            else:
-                read_end, write_end = os.pipe()
-                with os.fdopen(read_end, "rb") as pipe_in:
-                    pump = _Pump(lambda: pyrage.encrypt_io(pipe_in, out, [target]))
-                    pump.start()
-                    try:
-                        with (
-                            os.fdopen(write_end, "wb") as pipe_out,
-                            tarfile.open(fileobj=pipe_out, mode="w|", bufsize=CHUNK) as tar,
-                        ):
-                            yield ArchiveWriter(tar)
-                    finally:
-                        pump.join()
-                    if pump.error is not None:
-                        raise ArchiveError(f"Encrypting the archive failed: {pump.error}")
+            with archive_stream(out, recipient=recipient) as writer:
+                yield writer
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, path)
+        writer.archive_size = path.stat().st_size
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

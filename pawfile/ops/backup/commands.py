@@ -1,7 +1,8 @@
 """``pawfile backup``, ``pawfile backup --verify`` and ``pawfile restore``: what they print.
 
-Each returns the process exit code: 0 done, 1 the archive or the backup failed, 2 refused
-(bad arguments, a site that is not empty).
+Each returns the process exit code: 0 done, 1 the archive or the backup failed (an object
+store that cannot be reached, a bucket that does not exist, keys it refuses), 2 refused (bad
+arguments such as a malformed ``s3://`` address, a site that is not empty).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from typing import Any
 from django.conf import settings
 
 from pawfile.ops.backup.archive import ArchiveError, Manifest
+from pawfile.ops.backup.s3 import S3AddressError
 from pawfile.ops.backup.services import (
     RestoreRefused,
     backup_create,
     backup_restore,
+    backup_source,
+    backup_target,
     backup_verify,
 )
 
@@ -45,39 +49,43 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def backup_command(args: Any) -> int:
-    """``pawfile backup [--to DIR] [--encrypt-to RECIPIENT]`` or ``--verify ARCHIVE``."""
+    """``pawfile backup [--to DIR|s3://BUCKET/PREFIX/] [--encrypt-to RECIPIENT]`` or
+    ``--verify ARCHIVE`` (a file or ``s3://BUCKET/KEY``)."""
     if args.verify:
         identity = Path(args.identity) if args.identity else None
         try:
-            manifest = backup_verify(Path(args.verify), identity=identity)
+            manifest = backup_verify(backup_source(args.verify), identity=identity)
+        except S3AddressError as exc:
+            return _fail(str(exc), 2)
         except ArchiveError as exc:
             return _fail(f"verification failed: {exc}")
         print(f"OK: every file's SHA-256 matches. {_summary(manifest)}.")
         return 0
-    target = args.to or str(settings.PAWFILE_BACKUP_DIR)
-    if target.startswith("s3://"):
-        return _fail("s3:// targets are not supported yet; write to a folder.", 2)
     recipient = (
         args.encrypt_to if args.encrypt_to is not None else settings.PAWFILE_BACKUP_ENCRYPT_TO
     )
     try:
-        result = backup_create(directory=Path(target).resolve(), recipient=recipient)
+        result = backup_create(
+            target=backup_target(args.to or settings.PAWFILE_BACKUP_DIR), recipient=recipient
+        )
+    except S3AddressError as exc:
+        return _fail(str(exc), 2)
     except ArchiveError as exc:
         return _fail(str(exc))
     encrypted = "encrypted with age" if recipient else "NOT encrypted"
     print(
-        f"Backup written: {result.path} ({_size(result.size)}, {encrypted}, "
+        f"Backup written: {result.location} ({_size(result.size)}, {encrypted}, "
         f"{result.seconds:.1f} s)\n  {_summary(result.manifest)}"
     )
     return 0
 
 
 def restore_command(args: Any) -> int:
-    """``pawfile restore ARCHIVE [--identity KEYFILE] [--force]``."""
+    """``pawfile restore ARCHIVE [--identity KEYFILE] [--force]`` (a file or ``s3://…``)."""
     identity = Path(args.identity) if args.identity else None
     try:
-        result = backup_restore(Path(args.archive), identity=identity, force=args.force)
-    except RestoreRefused as exc:
+        result = backup_restore(backup_source(args.archive), identity=identity, force=args.force)
+    except (RestoreRefused, S3AddressError) as exc:
         return _fail(str(exc), 2)
     except ArchiveError as exc:
         return _fail(f"restore failed: {exc}")

@@ -6,6 +6,9 @@ opens and holds the counted rows) without touching the site; ``backup_restore`` 
 into an empty site (or, with ``force``, over the current one), checks every hash and row
 count, and runs the migrations the archive lacks. Each raises ``ArchiveError`` with a message
 for a person; ``RestoreRefused`` when the site is not empty.
+
+A target is a folder (``Path``) or a bucket prefix (``s3.S3Location``); an archive to verify
+or restore is a file or an object, which is downloaded to a temporary file first.
 """
 
 from __future__ import annotations
@@ -34,11 +37,21 @@ from pawfile.ops.backup import media, postgres, sqlite
 from pawfile.ops.backup.archive import (
     CHUNK,
     ArchiveError,
+    ArchiveWriter,
     Manifest,
     archive_read,
     archive_write,
     identities_read,
     recipient_parse,
+)
+from pawfile.ops.backup.s3 import (
+    S3AddressError,
+    S3Location,
+    is_s3,
+    s3_archive_write,
+    s3_bucket_check,
+    s3_download,
+    s3_location_parse,
 )
 from pawfile.ops.choices import BackupTrigger
 from pawfile.ops.models import BackupRun
@@ -55,7 +68,7 @@ class RestoreRefused(ArchiveError):
 
 @dataclass
 class BackupResult:
-    path: Path
+    location: str  # the archive's path, or its s3:// address
     manifest: Manifest
     size: int
     seconds: float
@@ -108,6 +121,19 @@ def _key_paths() -> dict[str, Path]:
     return found
 
 
+def backup_target(value: Path | str) -> Path | S3Location:
+    """Where backups go, from ``--to`` or ``PAWFILE_BACKUP_DIR``: a folder (resolved) or
+    ``s3://bucket/prefix/`` (``S3AddressError`` when malformed)."""
+    if is_s3(value):
+        return s3_location_parse(str(value))
+    return Path(value).resolve()
+
+
+def backup_source(value: str) -> Path | S3Location:
+    """The archive to verify or restore: a file, or ``s3://bucket/key`` of one object."""
+    return s3_location_parse(value, archive=True) if is_s3(value) else Path(value)
+
+
 def backup_file_name(when: datetime, *, encrypted: bool) -> str:
     return f"{NAME_PREFIX}{when:%Y%m%dT%H%M%SZ}.tar" + (".age" if encrypted else "")
 
@@ -141,21 +167,42 @@ def _database_snapshot(staging: Path) -> tuple[dict[str, int], dict[str, list[st
     return tables, migrations, members
 
 
+@contextmanager
+def _archive_open(target: Path | S3Location, name: str, recipient: str) -> Iterator[ArchiveWriter]:
+    if isinstance(target, S3Location):
+        with s3_archive_write(target.child(name), recipient=recipient) as writer:
+            yield writer
+    else:
+        with archive_write(target / name, recipient=recipient) as writer:
+            yield writer
+
+
 def backup_create(
-    *, directory: Path, recipient: str = "", trigger: str = BackupTrigger.COMMAND
+    *, target: Path | S3Location, recipient: str = "", trigger: str = BackupTrigger.COMMAND
 ) -> BackupResult:
-    """Write a backup of the site into ``directory`` (encrypted to ``recipient`` if given)
-    and record the attempt (``BackupRun``). Raises ``ArchiveError`` when it fails (recorded
-    too); a partial archive never stays behind."""
+    """Write a backup of the site into ``target`` (a folder, or a bucket prefix: uploaded as
+    it is written), encrypted to ``recipient`` if given, and record the attempt
+    (``BackupRun``). Raises ``ArchiveError`` when it fails (recorded too); a partial archive
+    never stays behind. The database copy is staged in the folder (for a bucket, in the data
+    dir), and one backup at a time writes from there (a lock file)."""
     started, clock = timezone.now(), time.monotonic()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = directory / backup_file_name(started, encrypted=bool(recipient))
+    name = backup_file_name(started, encrypted=bool(recipient))
+    work = settings.DATA_DIR if isinstance(target, S3Location) else target
+    location = str(target.child(name) if isinstance(target, S3Location) else target / name)
     try:
         if recipient:
             recipient_parse(recipient)  # a bad recipient fails before any work
+        if isinstance(target, S3Location):
+            if not target.key and media.in_storage_bucket(target):
+                raise S3AddressError(
+                    f"{target} holds the site's stored files: give backups a prefix of their "
+                    f"own ({target}backups/) or another bucket."
+                )
+            s3_bucket_check(target)  # a missing bucket or refused keys fail before any work
+        work.mkdir(mode=0o700, parents=True, exist_ok=True)
         with (
-            _lock(directory),
-            tempfile.TemporaryDirectory(dir=directory, prefix=".staging-") as tmp,
+            _lock(work),
+            tempfile.TemporaryDirectory(dir=work, prefix=".staging-") as tmp,
         ):
             tables, migrations, members = _database_snapshot(Path(tmp))
             manifest = Manifest(
@@ -165,12 +212,12 @@ def backup_create(
                 migrations=migrations,
                 tables=tables,
             )
-            with archive_write(path, recipient=recipient) as writer:
-                for name, copy in members.items():
-                    writer.add_path(name, copy)
-                files = media.media_add(writer)
-                for name, key_file in _key_paths().items():
-                    writer.add_path(name, key_file)
+            with _archive_open(target, name, recipient) as writer:
+                for member, copy in members.items():
+                    writer.add_path(member, copy)
+                files = media.media_add(writer, skip=media.backup_prefixes(target))
+                for member, key_file in _key_paths().items():
+                    writer.add_path(member, key_file)
                 writer.finish(manifest)
     except Exception as exc:
         message = str(exc) if isinstance(exc, ArchiveError) else f"{type(exc).__name__}: {exc}"
@@ -178,9 +225,9 @@ def backup_create(
         if isinstance(exc, ArchiveError):
             raise
         raise ArchiveError(f"The backup failed: {message}") from exc
-    size = path.stat().st_size
-    _record(started, ok=True, trigger=trigger, archive=path.name, size=size, manifest=manifest)
-    return BackupResult(path, manifest, size, time.monotonic() - clock, files)
+    size = writer.archive_size
+    _record(started, ok=True, trigger=trigger, archive=name, size=size, manifest=manifest)
+    return BackupResult(location, manifest, size, time.monotonic() - clock, files)
 
 
 def _record(started: datetime, *, ok: bool, trigger: str, **facts: Any) -> None:
@@ -232,11 +279,25 @@ def _counts_check(manifest: Manifest, found: dict[str, int]) -> None:
         raise ArchiveError("Row counts differ from the manifest: " + "; ".join(wrong[:10]))
 
 
-def backup_verify(path: Path, *, identity: Path | None = None) -> Manifest:
-    """Check the archive at ``path`` without restoring it: every member's hash and size, the
-    manifest, and that the database opens (SQLite: integrity check and every table's row
+@contextmanager
+def _archive_local(source: Path | S3Location, *, folder: Path | None = None) -> Iterator[Path]:
+    """The archive as a local file: ``source`` itself, or the object downloaded (into a
+    temporary folder in ``folder``, or the system's)."""
+    if isinstance(source, S3Location):
+        with s3_download(source, folder=folder) as path:
+            yield path
+    else:
+        yield source
+
+
+def backup_verify(source: Path | S3Location, *, identity: Path | None = None) -> Manifest:
+    """Check the archive at ``source`` without restoring it: every member's hash and size,
+    the manifest, and that the database opens (SQLite: integrity check and every table's row
     count; PostgreSQL: ``pg_restore --list`` reads the dump)."""
-    with tempfile.TemporaryDirectory(prefix="pawfile-verify-") as tmp:
+    with (
+        _archive_local(source) as path,
+        tempfile.TemporaryDirectory(prefix="pawfile-verify-") as tmp,
+    ):
         stager = _Stager(Path(tmp), media_too=False)
         manifest = archive_read(path, identities=_identities(identity), sink=stager)
         if manifest.engine == "sqlite" and "db/pawfile.sqlite3" in stager.paths:
@@ -249,15 +310,16 @@ def backup_verify(path: Path, *, identity: Path | None = None) -> Manifest:
     return manifest
 
 
-def _site_contents() -> list[str]:
-    """What the site holds now, in words (empty when there is nothing to overwrite)."""
+def _site_contents(skip: frozenset[str]) -> list[str]:
+    """What the site holds now, in words (empty when there is nothing to overwrite); stored
+    files named in ``skip`` (backups) do not count."""
     held = []
     if _engine() == "postgresql":
         if not postgres.pg_is_empty():
             held.append("the database has tables")
     elif not sqlite.sqlite_is_empty(_sqlite_paths()["db/pawfile.sqlite3"]):
         held.append("the database has tables")
-    if next(media.media_names(), None) is not None:
+    if next(media.media_names(skip=skip), None) is not None:
         held.append("the file storage has files")
     return held
 
@@ -280,23 +342,29 @@ def _migrations_check(manifest: Manifest) -> None:
 
 
 def backup_restore(
-    path: Path, *, identity: Path | None = None, force: bool = False
+    source: Path | S3Location, *, identity: Path | None = None, force: bool = False
 ) -> RestoreResult:
-    """Restore the archive at ``path`` into this site; see the module docstring.
+    """Restore the archive at ``source`` (a file, or an object downloaded into the data dir
+    first) into this site; see the module docstring.
 
     Nothing is changed before the whole archive has been read and checked. The site must not
-    be serving (stop every Pawfile process first).
+    be serving (stop every Pawfile process first). Backups kept in the storage's own bucket
+    are neither counted as the site's files nor deleted by ``force``.
     """
     clock = time.monotonic()
     engine = _engine()
-    held = _site_contents()
+    skip = media.backup_prefixes(source)
+    held = _site_contents(skip)
     if held and not force:
         raise RestoreRefused(
             "This site is not empty: " + " and ".join(held) + ". A restore goes into an empty "
             "data directory or database; stop Pawfile and give --force to replace everything."
         )
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".restore-") as tmp:
+    with (
+        _archive_local(source, folder=settings.DATA_DIR) as path,
+        tempfile.TemporaryDirectory(dir=settings.DATA_DIR, prefix=".restore-") as tmp,
+    ):
         stager = _Stager(Path(tmp), media_too=True)
         manifest = archive_read(path, identities=_identities(identity), sink=stager)
         if manifest.engine != engine:
@@ -312,7 +380,7 @@ def backup_restore(
         replaced = []
         if held:
             replaced = held
-            media.media_clear()
+            media.media_clear(skip=skip)
         connections.close_all()
         if engine == "postgresql":
             if held:
