@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.cluster import free_port, group_members
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -38,28 +40,6 @@ PAWFILE = str(Path(sys.executable).with_name("pawfile"))
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN, PASSWORD = "admin@example.com", "a long enough admin password 42"
 DEADLINE = 10.0  # seconds from the signal until the last process of the group is gone
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def group_members(pgid: int) -> list[int]:
-    """Processes of the group that still run (a zombie waiting to be reaped has ended)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 @pytest.fixture(scope="module")
