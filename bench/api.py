@@ -51,7 +51,6 @@ if str(REPO_DIR) not in sys.path:
 
 import argparse
 import base64
-import contextlib
 import http.client
 import importlib.util
 import json
@@ -68,7 +67,7 @@ from typing import Any
 from apidata import EMAIL, PASSWORD, PETS, RECORD_BODY
 from apitable import comparison, counts_table, table
 from measure import load_line, pinned, placement, profile
-from scaleout import DEFAULT_POSTGRES, DEFAULT_REDIS, ServiceError, scaleout_services
+from scaleout import DEFAULT_POSTGRES, DEFAULT_REDIS, ServiceError, mode_services
 from wrkload import ENDPOINTS, SHORTCUTS, Endpoint, Result, Variant, lua_script, measure
 
 # Each run is bounded; the access token outlives all of them. The issuer is fixed, so the
@@ -355,11 +354,7 @@ def run(args: argparse.Namespace) -> Outcome:
     cwd = Path.cwd()
     for n, label in enumerate(MODES[args.mode]):
         work = Path(tempfile.mkdtemp(prefix="pawfile-bench-api-"))
-        services = (
-            scaleout_services(args.postgres, args.redis)
-            if label == "scale-out"
-            else contextlib.nullcontext({})
-        )
+        services = mode_services(label, args.postgres, args.redis)
         try:
             with services as service_env:
                 data_dir = work / "data"

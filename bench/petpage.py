@@ -39,7 +39,6 @@ for folder in (str(REPO_DIR), str(BENCH_DIR)):
 
 import argparse
 import base64
-import contextlib
 import datetime as dt
 import http.client
 import json
@@ -54,7 +53,7 @@ from typing import Any
 
 from apitable import table
 from measure import load_line, pinned, placement
-from scaleout import DEFAULT_POSTGRES, DEFAULT_REDIS, ServiceError, scaleout_services
+from scaleout import DEFAULT_POSTGRES, DEFAULT_REDIS, ServiceError, mode_services
 from wrkload import Endpoint, Result, measure
 
 MODES = {"embedded": ("embedded",), "scaleout": ("scale-out",), "both": ("embedded", "scale-out")}
@@ -272,11 +271,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     use_cli: bool | None = None
     for n, label in enumerate(MODES[args.mode]):
         work = Path(tempfile.mkdtemp(prefix="pawfile-bench-petpage-"))
-        services = (
-            scaleout_services(args.postgres, args.redis)
-            if label == "scale-out"
-            else contextlib.nullcontext({})
-        )
+        services = mode_services(label, args.postgres, args.redis)
         try:
             with services as service_env:
                 data_dir = work / "data"

@@ -34,7 +34,6 @@ for folder in (str(BENCH_DIR.parent), str(BENCH_DIR)):
         sys.path.insert(0, folder)
 
 import argparse
-import contextlib
 import io
 import json
 import os
@@ -46,7 +45,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from scaleout import DEFAULT_POSTGRES, DEFAULT_REDIS, scaleout_services
+from scaleout import DEFAULT_POSTGRES, DEFAULT_REDIS, mode_services
 
 MODES = {"embedded": ("embedded",), "scale-out": ("scale-out",), "both": ("embedded", "scale-out")}
 
@@ -165,11 +164,7 @@ def run_mode(label: str, args: argparse.Namespace) -> dict[str, Any]:
     import web
 
     work = Path(tempfile.mkdtemp(prefix="pawfile-bench-petcost-"))
-    services = (
-        scaleout_services(args.postgres, args.redis)
-        if label == "scale-out"
-        else contextlib.nullcontext({})
-    )
+    services = mode_services(label, args.postgres, args.redis)
     try:
         with services as service_env:
             data_dir = work / "data"

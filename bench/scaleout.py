@@ -95,3 +95,13 @@ def scaleout_services(postgres_url: str, redis_url: str) -> Iterator[dict[str, s
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         with contextlib.suppress(ServiceError):
             redis_keys_delete(redis_url, name)
+
+
+def mode_services(
+    label: str, postgres_url: str, redis_url: str
+) -> contextlib.AbstractContextManager[dict[str, str]]:
+    """The environment a bench run of mode ``label`` adds: ``scaleout_services`` for
+    "scale-out" (or "scaleout"), nothing (an empty dict) for embedded mode."""
+    if label in ("scale-out", "scaleout"):
+        return scaleout_services(postgres_url, redis_url)
+    return contextlib.nullcontext({})
