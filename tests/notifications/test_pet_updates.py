@@ -250,7 +250,13 @@ def test_in_a_browser_draft_then_send_with_a_photo(
     expect(page.get_by_text("Update sent to 2 people.")).to_be_visible()
     photo = page.locator("img.update-photo")
     expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The photo loads after the page does: wait (up to 10 s) until it has decoded; a
+    # broken or missing image never gets a width and fails here.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('img.update-photo');"
+        " return Boolean(img && img.complete && img.naturalWidth > 0); }",
+        timeout=10_000,
+    )
     update = PetUpdate.objects.get()
     assert (update.title, update.drafted, update.sender_id) == (
         "News from Rex",
