@@ -87,7 +87,7 @@ def scaleout_services(postgres_url: str, redis_url: str) -> Iterator[dict[str, s
             "PAWFILE_CACHE_PREFIX": name,
             "PAWFILE_QUEUE_NAME": name,
             # one machine, one data dir: `pawfile web` on PostgreSQL with local files is
-            # refused unless allowed (pawfile/cli.py)
+            # refused unless allowed (pawfile/cli/)
             "PAWFILE_ALLOW_UNSHARED": "1",
         }
     finally:

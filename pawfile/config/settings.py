@@ -759,7 +759,7 @@ if PAWFILE_STORAGE == "s3":
             "object_parameters": _object_parameters,
         },
     }
-# Refuse unsafe scale-out (pawfile/cli.py): `pawfile web` with several workers and no Redis,
+# Refuse unsafe scale-out (pawfile/cli/): `pawfile web` with several workers and no Redis,
 # or on PostgreSQL (other nodes may serve the same site) without Redis or without shared
 # file storage, stops at start with the reason, unless this is set (`pawfile check
 # --deploy` then warns: pawfile.W004).

@@ -19,7 +19,7 @@ plain ``pawfile check`` and the start of a server skip them, except the worker c
   limits and cached pages are counted per worker.
 * ``pawfile.W004`` (warning): ``PAWFILE_ALLOW_UNSHARED`` is set, so ``pawfile web`` starts
   even where ``unshared_reasons`` finds something the processes or nodes would not share
-  (without it, ``pawfile web`` refuses to start: ``pawfile/cli.py``).
+  (without it, ``pawfile web`` refuses to start: ``pawfile/cli/__init__.py``).
 """
 
 from __future__ import annotations

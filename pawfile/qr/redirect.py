@@ -21,7 +21,7 @@ reaches every process within about 0.5 s plus the reload. In Redis mode the row 
 every ``DB_CHECK_SECONDS`` in case a Redis bump was lost. The same thread flushes the scan
 buffer every ``PAWFILE_QR_FLUSH_INTERVAL_MS``, refreshes the scan counts of codes with a
 limit, and a final flush runs at a clean stop (registered with ``atexit`` when the thread
-starts, which is after ``cli._wsgi_app`` registered its ``os._exit`` handler, so it runs
+starts, which is after ``cli.processes.wsgi_app`` registered its ``os._exit`` handler, so it runs
 first: ``atexit`` runs the last registered first).
 
 Scan limits count this process's scans at once and other processes' scans at each flush, so

@@ -109,14 +109,14 @@ def test_every_scrape_counts_both_workers(two_workers) -> None:
 def test_a_chosen_folder_is_emptied_of_the_last_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pawfile import cli
+    from pawfile.cli import processes
 
     folder = tmp_path / "metrics"
     folder.mkdir()
     (folder / "counter_4242.db").write_bytes(b"old counts")
     (folder / "notes.txt").write_text("not ours")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
-    with cli._shared_metrics(2):
+    with processes.shared_metrics(2):
         assert not (folder / "counter_4242.db").exists()
     assert (folder / "notes.txt").exists() and folder.is_dir()
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(folder)
