@@ -1,7 +1,8 @@
 """Reminder dispatch benchmark: N reminders due at once, fired and mailed to an SMTP sink.
 
     .venv/bin/python bench/dispatch.py [--due 100000] [--households 1000] [--workers 2]
-                                       [--threads 1] [--sample 250]
+                                       [--threads 1] [--sample 250] [--sink lean|aiosmtpd]
+                                       [--timeout 600]
 
 Embedded mode (no ``DATABASE_URL``): SQLite in a temporary data directory, the queue in its
 Huey SQLite file, one ``pawfile worker`` process with ``PAWFILE_WORKER_THREADS`` threads
@@ -13,17 +14,25 @@ Steps: migrate; ``--households`` households of one owner (with an email address)
 pet; first ``--sample`` reminders fired one by one (``firing.reminder_fire``, the old path)
 and ``--sample`` fired as one batch (``firing_batch``), counting queries per reminder; then
 ``--due`` daily reminders, all due at the same instant T, spread over the households (one
-INSERT ... SELECT); an SMTP sink (aiosmtpd, its own process, recording when each mail
-arrived); the workers; and one scheduler tick at T in this process
+INSERT ... SELECT); an SMTP sink in its own process, recording when each mail arrived and
+its ``Message-ID`` (``--sink lean``, the default: a minimal asyncio SMTP server that speaks
+EHLO/MAIL/RCPT/DATA/RSET/NOOP/QUIT and keeps nothing else, so that the sink's own CPU, on
+the same cores, takes little from the workers; ``--sink aiosmtpd``: aiosmtpd, as the tests
+use); the workers; and one scheduler tick at T in this process
 (``firing.reminders_fire_due``), which writes every notification, delivery and outbox row
 and hands the ids to the queue (a tick stops after ``firing.TICK_SECONDS``; the bench starts
 the next one at once where the scheduler would wait for the next minute). The bench waits
 until the sink has every mail.
 
 Prints the tick's time and queries, deliveries per second (mails at the sink / time from T
-to the last one), and the delay from T to each mail's arrival at the sink (the hand-over to
-the channel: median, p95, p99, max). Every reminder has one recipient and one email, plus
-the in-app notification.
+to the last one), the delay from T to each mail's arrival at the sink (the hand-over to
+the channel: median, p95, p99, max), whether every mail arrived exactly once (distinct
+``Message-ID``: missing and duplicated ones), and the CPU seconds each process used from
+T to the last mail: each worker, the scheduler (this process, which runs the tick), the
+sink, and every ``postgres`` and ``redis-server`` process of the machine (shared with
+anything else running there), with CPU µs per mail. Gives up after ``--timeout`` seconds
+of waiting for the sink. Every reminder has one recipient and one email, plus the in-app
+notification.
 """
 
 # ruff: noqa: E402 - the standard library is imported after the sys.path fix below
@@ -51,8 +60,69 @@ import time
 SINK_LINE = re.compile(r"^(\d+\.\d+) <outbox\.(\d+)\.")
 
 
+def lean_sink_main(port: int, out: str) -> int:
+    """A minimal SMTP server (one asyncio protocol): answers every command the client sends
+    (``smtplib``'s EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), and for each message appends
+    ``<arrival epoch> <Message-ID>`` to ``out``. Keeps nothing else."""
+    import asyncio
+
+    message_id = re.compile(rb"^Message-ID: *(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
+    handle = open(out, "a", buffering=1)  # noqa: SIM115 - open for the process's life
+
+    class Session(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.buffer = b""
+            self.in_data = False
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport  # type: ignore[assignment]
+            self.transport.write(b"220 sink ESMTP\r\n")  # type: ignore[attr-defined]
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            write = self.transport.write  # type: ignore[attr-defined]
+            while True:
+                if self.in_data:
+                    end = self.buffer.find(b"\r\n.\r\n")
+                    if end < 0:
+                        return
+                    found = message_id.search(self.buffer, 0, end + 2)
+                    self.buffer, self.in_data = self.buffer[end + 5 :], False
+                    handle.write(f"{time.time():.6f} {found.group(1).decode() if found else '-'}\n")
+                    write(b"250 OK\r\n")
+                    continue
+                end = self.buffer.find(b"\r\n")
+                if end < 0:
+                    return
+                verb, self.buffer = self.buffer[:4].upper(), self.buffer[end + 2 :]
+                if verb == b"EHLO":
+                    write(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                elif verb == b"DATA":
+                    self.in_data = True
+                    write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                elif verb == b"QUIT":
+                    write(b"221 Bye\r\n")
+                    self.transport.close()
+                    return
+                else:
+                    write(b"250 OK\r\n")
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Session, "127.0.0.1", port)
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with server:
+            await stop.wait()
+        handle.flush()
+
+    asyncio.run(serve())
+    return 0
+
+
 def sink_main(port: int, out: str) -> int:
-    """The SMTP sink's process: append ``<arrival epoch> <Message-ID>`` per mail to ``out``."""
+    """The aiosmtpd sink's process: append ``<arrival epoch> <Message-ID>`` per mail to ``out``."""
     from aiosmtpd.controller import Controller
 
     message_id = re.compile(rb"^Message-ID: *(<[^>]+>)", re.MULTILINE | re.IGNORECASE)
@@ -70,6 +140,28 @@ def sink_main(port: int, out: str) -> int:
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
     controller.stop()
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_name(*names: str) -> float:
+    """CPU seconds so far of every process of this machine whose command is in ``names``."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.find("(") + 1 : text.rfind(")")] in names:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
 
 
 def free_port() -> int:
@@ -168,11 +260,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--sample", type=int, default=250)
-    parser.add_argument("--timeout", type=float, default=3600)
-    parser.add_argument("--sink", nargs=2, metavar=("PORT", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--sink", choices=("lean", "aiosmtpd"), default="lean")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--serve-sink", nargs=3, metavar=("KIND", "PORT", "FILE"),
+                        help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args()
-    if args.sink:
-        return sink_main(int(args.sink[0]), args.sink[1])
+    if args.serve_sink:
+        kind, sink_port, out = args.serve_sink
+        return (lean_sink_main if kind == "lean" else sink_main)(int(sink_port), out)
     data = tempfile.mkdtemp(prefix="pawfile-bench-dispatch-")
     scale_out = bool(os.environ.get("DATABASE_URL"))
     if scale_out and not os.environ.get("REDIS_URL"):
@@ -195,7 +290,6 @@ def main() -> int:
         django.setup()
         from django.core.management import call_command
         from django.db import connection
-        from django.test.utils import CaptureQueriesContext
         from django.utils import timezone
         from huey.contrib.djhuey import HUEY
 
@@ -214,7 +308,10 @@ def main() -> int:
         print(f"# {args.due:,} reminders due at once over {args.households:,} households "
               f"(inserted in {time.perf_counter() - started:.1f} s)")  # fmt: skip
         python = sys.executable
-        children.append(subprocess.Popen([python, __file__, "--sink", str(port), str(arrivals)]))
+        sink = subprocess.Popen(
+            [python, __file__, "--serve-sink", args.sink, str(port), str(arrivals)]
+        )
+        children.append(sink)
         workers = args.workers if scale_out else 1
         threads = args.threads if scale_out else None
         command = [str(Path(python).parent / "pawfile"), "worker"]
@@ -225,8 +322,17 @@ def main() -> int:
             children.append(subprocess.Popen(command, env=env, cwd=REPO_DIR))
         while timezone.now() < due_at:
             time.sleep(0.05)
-        connection.force_debug_cursor = True
-        with CaptureQueriesContext(connection) as queries:
+        processes = {"sink": [sink], "worker": children[1:]}
+        cpu_before = {n: [cpu_seconds(p.pid) for p in ps] for n, ps in processes.items()}
+        services_before = (cpu_by_name("postgres"), cpu_by_name("redis-server"))
+        scheduler_before = time.process_time()
+        queries = [0]  # counted, not logged: Django's query log keeps only the last 9,000
+
+        def counted(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            queries[0] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counted):
             tick_started = time.time()
             count, ticks = firing.FireCount(), 0
             # back to back, where the scheduler would start the next tick a minute later
@@ -239,8 +345,8 @@ def main() -> int:
                 count.failed += more.failed
             tick = time.time() - tick_started
         print(f"# {ticks} ticks: {count.fired:,} fired in {tick:.1f} s "
-              f"({count.fired / tick:,.0f}/s), {len(queries):,} queries "
-              f"({len(queries) / max(count.fired, 1):.2f} per reminder), "
+              f"({count.fired / tick:,.0f}/s), {queries[0]:,} queries "
+              f"({queries[0] / max(count.fired, 1):.2f} per reminder), "
               f"{count.lost_race} lost races, {len(count.failed)} failed")  # fmt: skip
         deadline = time.monotonic() + args.timeout
         seen = 0
@@ -249,7 +355,16 @@ def main() -> int:
             if seen >= count.fired:
                 break
             time.sleep(1.0)
-        stamps = [float(line.split()[0]) for line in arrivals.open()] if seen else []
+        time.sleep(0.5)  # the sink's buffered lines
+        cpu = {n: [cpu_seconds(p.pid) - b for p, b in zip(ps, cpu_before[n], strict=True)]
+               for n, ps in processes.items()}  # fmt: skip
+        cpu["scheduler"] = [time.process_time() - scheduler_before]
+        if scale_out:
+            cpu["postgres (all)"] = [cpu_by_name("postgres") - services_before[0]]
+            cpu["redis-server (all)"] = [cpu_by_name("redis-server") - services_before[1]]
+        lines = arrivals.read_text().splitlines() if arrivals.exists() else []
+        stamps = [float(line.split()[0]) for line in lines]
+        mail_ids = [line.split()[1] for line in lines]
         t0 = due_at.timestamp()
         delays = [stamp - t0 for stamp in stamps]
         mode = (f"scale-out, {workers} workers x {threads or 'default'} threads" if scale_out
@@ -263,6 +378,16 @@ def main() -> int:
                   f"{percentile(delays, 0.99):.1f} | {max(delays):.1f}")  # fmt: skip
         else:
             print("due -> SMTP sink | 0 | - | - | - | - | -")
+        distinct = len(set(mail_ids))
+        print(f"# exactly once: {'yes' if distinct == len(mail_ids) == count.fired else 'NO'} "
+              f"({count.fired:,} fired, {len(mail_ids):,} arrived, {distinct:,} distinct "
+              f"Message-IDs, {len(mail_ids) - distinct:,} duplicates, "
+              f"{max(count.fired - distinct, 0):,} missing; sink: {args.sink})")  # fmt: skip
+        print("process | CPU s | CPU µs per mail")
+        for name, seconds in cpu.items():
+            for index, used in enumerate(seconds):
+                label = f"{name} {index + 1}" if len(seconds) > 1 else name
+                print(f"{label} | {used:.1f} | {used / max(len(mail_ids), 1) * 1e6:,.0f}")
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)

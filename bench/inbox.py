@@ -1,18 +1,34 @@
 """Live inbox benchmark: what 500 open pages polling the bell cost the other pages.
 
-    .venv/bin/python bench/inbox.py [--pollers 500] [--interval 1.5] [--duration 15]
+    .venv/bin/python bench/inbox.py [--pollers 500] [--interval 1.5] [--duration 10]
                                     [--connections 8] [--server-threads 8] [--keep-env]
+                                    [--no-pin] [--no-bare]
 
 Migrates a fresh data directory (embedded mode: SQLite, in-process cache; with
 ``--keep-env`` the ``DATABASE_URL``/``REDIS_URL`` of the environment are used, scale-out),
 makes one user per poller plus one reader, each with a session, and starts ``pawfile web``
-(one worker). Then, with ``wrk`` on a signed-in page (``/pets/``, the bell's count
-included): a baseline; the same with the pollers running (each an open keep-alive
-connection asking ``/notifications/live`` with ``If-None-Match`` every ``--interval``
-seconds, as the page's script does; the answer is 304 while the inbox is unchanged); the
-baseline again. Prints ``case | req/s | p50 ms | p99 ms`` for the page, the pollers' own
-figures (polls/s, share of 304, p50/p99) and the server's thread count while they ran.
-Everything listens on 127.0.0.1; servers and the temporary folder are removed on exit.
+(one worker). The server runs on CPU 0, ``wrk`` and the pollers on CPU 1 (``--pin``, on by
+default with two CPUs or more; ``bench/measure.py``): on a real site the open pages are
+browsers elsewhere, so their client's CPU must not be taken from the server.
+
+Runs, each ``--duration`` seconds: the idle server (its CPU at rest); ``wrk`` on a signed-in
+page (``/pets/``, the bell's count included) alone; the pollers alone (each an open
+keep-alive connection asking ``/notifications/live`` with ``If-None-Match`` on a fixed
+cadence of ``--interval`` seconds, as the page's script does; 304 while the inbox is
+unchanged); ``wrk`` with the pollers; ``wrk`` alone again. Then, unless ``--no-bare``, the
+same pollers against ``bench/bare.py`` replaying the recorded 304 on the same granian settings
+and CPU: the HTTP server's own cost per poll, the floor.
+
+The pollers' client is lean (one asyncio protocol per connection on raw sockets, a request
+built once) and strict: a poll is due every ``--interval`` seconds from the last one sent,
+not from its answer (the page's script waits for the answer, so this asks more of the
+server); an answer that comes after the next poll was due makes that poll late, sent at once,
+and the cadence goes on from there (no burst to catch up).
+Prints ``case | req/s | p50 ms | p99 ms | vs alone`` for the page with the server's CPU in
+cores, then polls/s served against the target, their share of 304 and their latency, the
+server's CPU per poll (µs, above its idle use) and per page, and its thread count before
+and with the pollers. Everything listens on 127.0.0.1; servers and the temporary folder are
+removed on exit.
 """
 
 # ruff: noqa: E402 - the standard library is imported after the sys.path fix below
@@ -28,21 +44,29 @@ if str(REPO_DIR) not in sys.path:
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from typing import Any
 
+from measure import load_line, pinned, placement
 from web import (
+    BENCH_DIR,
     HOST,
+    SERVER_HEADERS,
     BenchError,
     bench_env,
     free_port,
+    granian_command,
+    group_cpu_seconds,
     migrate,
     parse_wrk,
     pawfile_web_available,
@@ -50,6 +74,8 @@ from web import (
     server,
     wait_ready,
 )
+
+LIVE_PATH = "/notifications/live"
 
 SETUP = """
 import json, sys
@@ -90,87 +116,215 @@ def sessions(env: dict[str, str], cwd: Path, count: int) -> tuple[str, list[str]
 # --- The pollers (run in a process of their own: --poll) -------------------------------------
 
 
-async def _poller(port: int, cookie: str, interval: float, until: float, out: dict) -> None:
-    reader, writer = await asyncio.open_connection(HOST, port)
-    etag = ""
-    await asyncio.sleep(random.uniform(0, interval))
-    while time.monotonic() < until:
-        request = (
-            f"GET /notifications/live HTTP/1.1\r\nHost: {HOST}:{port}\r\nCookie: {cookie}\r\n"
-            + (f"If-None-Match: {etag}\r\n" if etag else "")
-            + "Accept: application/json\r\n\r\n"
+class Stats:
+    """What the pollers saw so far (one process, one event loop: no locks)."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+        self.not_modified = 0
+        self.late = 0
+        self.answered = 0  # pollers with at least one answer
+        self.lost = 0  # connections the server closed
+        self.steady = False  # every poller answered once, two intervals ago
+        self.status: dict[int, int] = {}
+        self.latency: list[float] = []
+
+
+def _header(lowered: bytes, raw: bytes, name: bytes) -> bytes:
+    """The value of header ``name`` (lower case) in a response head, from ``raw`` (the head
+    as received) found in ``lowered`` (the same, lower case); empty when absent."""
+    at = lowered.find(b"\r\n" + name + b":")
+    if at < 0:
+        return b""
+    stop = lowered.find(b"\r\n", at + 2)
+    return raw[at + len(name) + 3 : stop if stop >= 0 else len(raw)].strip()
+
+
+class Poller(asyncio.Protocol):
+    """One open page: a keep-alive connection asking the live URL every ``interval`` seconds
+    on a fixed cadence, with the last ETag in ``If-None-Match``."""
+
+    def __init__(self, head: bytes, interval: float, stats: Stats, first_due: float) -> None:
+        self.head = head  # the request up to (without) If-None-Match and the blank line
+        self.interval = interval
+        self.stats = stats
+        self.due = first_due
+        self.etag = b""
+        self.buffer = b""
+        self.sent_at = 0.0
+        self.waiting = False
+        self.answered = False
+        self.stopped = False
+        self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.loop.call_at(self.due, self.send)
+
+    def send(self) -> None:
+        if self.stopped or self.transport is None or self.transport.is_closing():
+            return
+        self.sent_at = self.loop.time()
+        extra = b"If-None-Match: " + self.etag + b"\r\n" if self.etag else b""
+        self.transport.write(self.head + extra + b"\r\n")
+        self.waiting = True
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        raw_head = self.buffer[:end]
+        head = raw_head.lower()
+        length = int(_header(head, head, b"content-length") or 0)
+        if len(self.buffer) < end + 4 + length:
+            return
+        self.buffer = self.buffer[end + 4 + length :]
+        status = int(raw_head[9:12])
+        self.etag = _header(head, raw_head, b"etag") or self.etag
+        now = self.loop.time()
+        stats = self.stats
+        stats.polls += 1
+        stats.not_modified += status == 304
+        stats.status[status] = stats.status.get(status, 0) + 1
+        if stats.steady:  # not while the first polls (200s, through Django) queue up
+            stats.latency.append(now - self.sent_at)
+        if not self.answered:
+            self.answered = True
+            stats.answered += 1
+        self.waiting = False
+        self.due += self.interval
+        if self.due < now:  # the answer came after the next poll was due: late, sent now
+            stats.late += 1
+            self.due = now  # and the cadence goes on from here: no burst to catch up
+            self.loop.call_soon(self.send)
+        else:
+            self.loop.call_at(self.due, self.send)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.stopped:
+            self.stats.lost += 1  # the server closed an open page's connection
+        self.stopped = True
+
+
+async def _poll_all(port: int, cookies: list[str], interval: float, progress: Path) -> Stats:
+    loop = asyncio.get_running_loop()
+    stats = Stats()
+    start = loop.time() + 0.5
+    protocols: list[Poller] = []
+    for cookie in cookies:
+        head = (
+            f"GET {LIVE_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nCookie: {cookie}\r\n"
+            "Accept: application/json\r\n"
+        ).encode()
+        first = start + random.uniform(0, interval)
+        _, protocol = await loop.create_connection(
+            lambda head=head, first=first: Poller(head, interval, stats, first), HOST, port
         )
-        started = time.monotonic()
-        writer.write(request.encode())
-        await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
-        length = int(headers.get("content-length", "0"))
-        if length:
-            await reader.readexactly(length)
-        out["latency"].append(time.monotonic() - started)
-        out["status"][status] = out["status"].get(status, 0) + 1
-        out["answered"].add(cookie)
-        etag = headers.get("etag", etag)
-        await asyncio.sleep(interval)
-    writer.close()
-
-
-async def _progress(out: dict, path: Path, pollers: int, until: float) -> None:
-    """Write ``<polls so far> <pollers answered at least once>`` to ``path`` twice a second."""
-    while time.monotonic() < until:
-        path.with_suffix(".tmp").write_text(f"{len(out['latency'])} {len(out['answered'])}")
-        path.with_suffix(".tmp").replace(path)
-        await asyncio.sleep(0.5)
-
-
-async def _poll_all(
-    port: int, cookies: list[str], interval: float, duration: float, progress: Path
-) -> dict:
-    out: dict = {"latency": [], "status": {}, "answered": set()}
-    until = time.monotonic() + duration
-    await asyncio.gather(
-        _progress(out, progress, len(cookies), until),
-        *(_poller(port, c, interval, until, out) for c in cookies),
-    )
-    out.pop("answered")
-    return out
+        protocols.append(protocol)
+    stop_file = progress.with_suffix(".stop")
+    steady_at = None
+    while not stop_file.exists():
+        if steady_at is None and stats.answered >= len(protocols):
+            steady_at = loop.time() + 2 * interval
+        stats.steady = steady_at is not None and loop.time() >= steady_at
+        state = [stats.polls, stats.not_modified, stats.late, stats.answered, loop.time()]
+        progress.with_suffix(".tmp").write_text(json.dumps(state))
+        progress.with_suffix(".tmp").replace(progress)
+        await asyncio.sleep(0.25)
+    for protocol in protocols:
+        protocol.stopped = True
+        if protocol.transport is not None:
+            protocol.transport.close()
+    return stats
 
 
 def poll_main(args: argparse.Namespace) -> int:
     cookies = json.loads(Path(args.poll).read_text())
     progress = Path(args.poll + ".progress")
-    out = asyncio.run(_poll_all(args.port, cookies, args.interval, args.duration, progress))
-    latency = sorted(out.pop("latency"))
-    out["polls"] = len(latency)
-    out["p50_ms"] = 1000 * statistics.median(latency) if latency else 0
-    out["p99_ms"] = 1000 * latency[int(len(latency) * 0.99) - 1] if latency else 0
+    stats = asyncio.run(_poll_all(args.port, cookies, args.interval, progress))
+    latency = sorted(stats.latency)
+    out = {
+        "polls": stats.polls,
+        "status": stats.status,
+        "late": stats.late,
+        "lost": stats.lost,
+        "p50_ms": 1000 * statistics.median(latency) if latency else 0,
+        "p99_ms": 1000 * latency[max(0, int(len(latency) * 0.99) - 1)] if latency else 0,
+        "max_ms": 1000 * latency[-1] if latency else 0,
+    }
     print(json.dumps(out))
     return 0
+
+
+class Pollers:
+    """The pollers' process (on the load CPU) and its progress: ``start``, ``window``, ``stop``."""
+
+    def __init__(self, work: Path, cookies: list[str], port: int, args: argparse.Namespace):
+        self.file = work / f"cookies-{port}.json"
+        self.file.write_text(json.dumps(cookies))
+        self.progress = Path(str(self.file) + ".progress")
+        self.count = len(cookies)
+        self.process = subprocess.Popen(
+            [*pinned(args.pin, "load"), sys.executable, __file__, "--poll", str(self.file),
+             "--port", str(port), "--interval", str(args.interval)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def read(self) -> list[float]:
+        """``[polls, 304s, late, pollers answered, pollers' clock]`` so far."""
+        for _ in range(40):
+            try:
+                return [float(x) for x in json.loads(self.progress.read_text())]
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        return [0.0] * 5
+
+    def wait_all_answered(self, interval: float) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if self.read()[3] >= self.count:
+                time.sleep(2 * interval)  # past every first (200) answer
+                return
+        raise BenchError(f"only {self.read()[3]:.0f} of {self.count} pollers were answered")
+
+    def stop(self) -> dict[str, Any]:
+        self.progress.with_suffix(".stop").write_text("")
+        out, _ = self.process.communicate(timeout=60)
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def window_polls(before: list[float], after: list[float]) -> dict[str, float]:
+    """Polls/s, share of 304 and of late polls between two progress readings."""
+    polls = after[0] - before[0]
+    seconds = max(after[4] - before[4], 1e-9)
+    return {
+        "polls": polls,
+        "per_s": polls / seconds,
+        "not_modified": (after[1] - before[1]) / max(polls, 1),
+        "late": (after[2] - before[2]) / max(polls, 1),
+    }
 
 
 # --- The run -----------------------------------------------------------------------------------
 
 
-def _progress_read(path: Path) -> tuple[int, int]:
-    """(polls so far, pollers answered) from the pollers' progress file; (0, 0) while it
-    is missing or being written."""
-    try:
-        polls, answered = path.read_text().split()
-        return int(polls), int(answered)
-    except (OSError, ValueError):
-        return 0, 0
-
-
-def wrk(port: int, cookie: str, args: argparse.Namespace) -> tuple[float, float, float, str]:
+def wrk(
+    port: int, cookie: str, args: argparse.Namespace, duration: float
+) -> tuple[float, float, float, str]:
     command = [
-        "wrk", "-t2", f"-c{args.connections}", f"-d{args.duration:g}s", "--timeout", "5s",
-        "--latency", "-H", f"Cookie: {cookie}", f"http://{HOST}:{port}/pets/",
+        *pinned(args.pin, "load"), "wrk", "-t2", f"-c{args.connections}", f"-d{duration:g}s",
+        "--timeout", "5s", "--latency", "-H", f"Cookie: {cookie}", f"http://{HOST}:{port}/pets/",
     ]  # fmt: skip
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=args.duration + 30, check=False
+        command, capture_output=True, text=True, timeout=duration + 30, check=False
     )
     if done.returncode != 0:
         raise BenchError(f"wrk failed: {done.stderr or done.stdout}")
@@ -190,37 +344,174 @@ def threads_of_group(pgid: int) -> int:
     return total
 
 
-def cpu_of_group(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by the processes of group ``pgid``."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != pgid:
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (ProcessLookupError, FileNotFoundError, PermissionError):
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (after the command name)
-    return total / os.sysconf("SC_CLK_TCK")
+class Meter:
+    """CPU seconds of the server's process group over a stretch of wall time."""
+
+    def __init__(self, group: int) -> None:
+        self.group = group
+        self.cpu = group_cpu_seconds(group)
+        self.started = time.monotonic()
+
+    def done(self) -> tuple[float, float]:
+        """``(CPU seconds, wall seconds)`` since the start."""
+        return group_cpu_seconds(self.group) - self.cpu, time.monotonic() - self.started
 
 
-def server_pgid(port: int) -> int | None:
-    """The process group of whoever listens on ``port`` (the server we started)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+def live_response(port: int, cookie: str) -> tuple[str, dict[str, object]]:
+    """The ETag of a fresh poll and the 304 the server answers to it, as ``bare.py`` replays."""
+    headers = {"Host": f"{HOST}:{port}", "Cookie": cookie, "Accept": "application/json"}
+    etag = ""
+    for _ in range(2):
+        conn = http.client.HTTPConnection(HOST, port, timeout=10)
+        conn.request(
+            "GET", LIVE_PATH, headers={**headers, **({"If-None-Match": etag} if etag else {})}
+        )
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        etag = response.getheader("ETag") or ""
+    if response.status != 304:
+        raise BenchError(f"the live poll answered {response.status}, not 304, to its own ETag")
+    kept = [[k, v] for k, v in response.getheaders() if k.lower() not in SERVER_HEADERS]
+    return etag, {"status": "304 Not Modified", "headers": kept, "body": ""}
+
+
+def run_real(
+    args: argparse.Namespace, work: Path, env: dict[str, str], cookies: list[str]
+) -> dict[str, Any]:
+    port = free_port()
+    use_cli = pawfile_web_available(env)
+    command = [
+        *pinned(args.pin, "server"),
+        *real_server_command(port, args.server_threads, use_cli),
+    ]
+    found: dict[str, Any] = {"rows": []}
+    with server(command, env, work, work / "pawfile.log") as process:
+        group = process.pid
+        wait_ready(port, "/health", work / "pawfile.log")
+        reader = cookies[0]
+        found["record"] = live_response(port, reader)[1]
+        wrk(port, reader, args, 3)  # warm-up
+        time.sleep(2)  # its last requests answered
+        meter = Meter(group)
+        time.sleep(min(args.duration, 5))
+        cpu, wall = meter.done()
+        found["idle_cores"] = idle = cpu / wall
+        meter = Meter(group)
+        alone = wrk(port, reader, args, args.duration)
+        cpu, wall = meter.done()
+        found["rows"].append(("page alone", *alone, cpu / wall))
+        found["page_ms"] = 1000 * cpu / max(alone[0] * args.duration, 1)
+        found["threads_idle"] = threads_of_group(group)
+        pollers = Pollers(work, cookies[1:], port, args)
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if f"{HOST}:{port}" in cmdline or f"--port {port}" in cmdline:
-            try:
-                return os.getpgid(int(entry.name))
-            except ProcessLookupError:
-                continue
-    return None
+            pollers.wait_all_answered(args.interval)
+            found["threads_busy"] = threads_of_group(group)
+            before, meter = pollers.read(), Meter(group)
+            time.sleep(args.duration)
+            cpu, wall = meter.done()
+            found["alone"] = window_polls(before, pollers.read())
+            found["alone"]["us"] = 1e6 * (cpu - idle * wall) / max(found["alone"]["polls"], 1)
+            found["alone"]["raw_us"] = 1e6 * cpu / max(found["alone"]["polls"], 1)
+            found["alone"]["cores"] = cpu / wall
+            before, meter = pollers.read(), Meter(group)
+            busy = wrk(port, reader, args, args.duration)
+            cpu, wall = meter.done()
+            found["rows"].append((f"page + {len(cookies) - 1} pollers", *busy, cpu / wall))
+            found["busy"] = window_polls(before, pollers.read())
+            found["poll"] = pollers.stop()
+        finally:
+            pollers.kill()
+        meter = Meter(group)
+        again = wrk(port, reader, args, args.duration)
+        cpu, wall = meter.done()
+        found["rows"].append(("page alone again", *again, cpu / wall))
+    return found
+
+
+def run_bare(
+    args: argparse.Namespace, work: Path, record: dict[str, object], cookies: list[str]
+) -> dict[str, Any]:
+    """The same pollers against granian answering the recorded 304 itself: the floor."""
+    app_dir = work / "bare"
+    app_dir.mkdir(exist_ok=True)
+    shutil.copy(BENCH_DIR / "bare.py", app_dir / "bare.py")
+    responses = work / "responses.json"
+    responses.write_text(json.dumps({LIVE_PATH: record, "/health": record}))
+    env = {**bench_env(work / "data"), "PAWFILE_BENCH_RESPONSES": str(responses),
+           "PYTHONPATH": str(app_dir)}  # fmt: skip
+    port = free_port()
+    command = [*pinned(args.pin, "server"),
+               *granian_command("bare:application", port, args.server_threads)]  # fmt: skip
+    with server(command, env, work, work / "bare.log") as process:
+        wait_ready(port, "/health", work / "bare.log")
+        meter = Meter(process.pid)
+        time.sleep(min(args.duration, 5))
+        cpu, wall = meter.done()
+        idle = cpu / wall
+        pollers = Pollers(work, cookies[1:], port, args)
+        try:
+            pollers.wait_all_answered(args.interval)
+            before, meter = pollers.read(), Meter(process.pid)
+            time.sleep(args.duration)
+            cpu, wall = meter.done()
+            found = window_polls(before, pollers.read())
+            found["us"] = 1e6 * (cpu - idle * wall) / max(found["polls"], 1)
+            found["raw_us"] = 1e6 * cpu / max(found["polls"], 1)
+            found["idle_ms"] = 1000 * idle
+            pollers.stop()
+        finally:
+            pollers.kill()
+    return found
+
+
+def report(args: argparse.Namespace, real: dict[str, Any], bare: dict[str, Any] | None) -> None:
+    rows = real["rows"]
+    base = (rows[0][1] + rows[2][1]) / 2
+    target = args.pollers / args.interval
+    print(f"\nload: {load_line()}")
+    print(f"{os.cpu_count()} CPUs, {placement(args.pin)} (the pollers with wrk); one worker, "
+          f"{args.server_threads} request threads")  # fmt: skip
+    print(f"\n/pets/ under wrk ({args.connections} connections, {args.duration:g} s each)")
+    print(f"{'case':<24} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | vs alone | "
+          "server cores | errors")  # fmt: skip
+    for name, rps, p50, p99, errors, cores in rows:
+        change = 100 * (rps / base - 1)
+        print(
+            f"{name:<24} | {rps:8.1f} | {p50:7.2f} | {p99:7.2f} | {change:+7.1f}% | "
+            f"{cores:12.2f} | {errors}"
+        )
+    poll, alone, busy = real["poll"], real["alone"], real["busy"]
+    print(
+        f"\npollers ({args.pollers} every {args.interval:g} s, target {target:.0f} polls/s): "
+        f"alone {alone['per_s']:.0f} polls/s served, {100 * alone['not_modified']:.1f}% 304, "
+        f"{100 * alone['late']:.1f}% late; with wrk {busy['per_s']:.0f} polls/s, "
+        f"{100 * busy['not_modified']:.1f}% 304, {100 * busy['late']:.1f}% late"
+    )
+    print(
+        f"poll latency (once every poller was answered): p50 {poll['p50_ms']:.2f} ms, "
+        f"p99 {poll['p99_ms']:.2f} ms, max {poll['max_ms']:.0f} ms; statuses {poll['status']}; "
+        f"connections closed by the server: {poll['lost']}"
+    )
+    print(
+        f"server threads: {real['threads_idle']} before the pollers, "
+        f"{real['threads_busy']} with them"
+    )
+    share = alone["us"] * target / 1e6
+    print(
+        f"server CPU: idle {1000 * real['idle_cores']:.1f} ms/s; {real['page_ms']:.2f} ms per "
+        f"/pets/ request; {alone['us']:.0f} µs per poll (pollers alone, above idle; "
+        f"{alone['raw_us']:.0f} µs with it): "
+        f"{args.pollers} pollers take {100 * share:.1f}% of one core, the CPU of "
+        f"{1000 * share / real['page_ms']:.1f} pages/s"
+    )
+    if bare is not None:
+        print(
+            f"bare granian answering the same 304: {bare['us']:.0f} µs per poll "
+            f"({bare['raw_us']:.0f} µs with its idle {bare['idle_ms']:.1f} ms/s; "
+            f"{bare['per_s']:.0f} polls/s, {100 * bare['late']:.1f}% late): Pawfile adds "
+            f"{alone['us'] - bare['us']:.0f} µs per poll"
+        )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -231,81 +522,42 @@ def run(args: argparse.Namespace) -> None:
         env = bench_env(data_dir)
         if args.keep_env:
             env.update({k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL") if k in os.environ})
+            env["PAWFILE_ALLOW_UNSHARED"] = "1"  # one node: its local files are the only ones
         print("Migrating, making users and sessions...", flush=True)
         migrate(env, work)
         cookie_name, keys = sessions(env, work, args.pollers)
-        reader_cookie = f"{cookie_name}={keys[0]}"
-        poll_file = work / "cookies.json"
-        poll_file.write_text(json.dumps([f"{cookie_name}={k}" for k in keys[1:]]))
-        port = free_port()
-        command = real_server_command(port, args.server_threads, pawfile_web_available(env))
-        with server(command, env, work, work / "pawfile.log"):
-            wait_ready(port, "/health", work / "pawfile.log")
-            pgid = server_pgid(port)
-            wrk(port, reader_cookie, argparse.Namespace(**{**vars(args), "duration": 3}))
-            cpu_before = cpu_of_group(pgid) if pgid else 0.0
-            rows = [("page alone", *wrk(port, reader_cookie, args))]
-            page_cpu = (cpu_of_group(pgid) if pgid else 0.0) - cpu_before
-            page_requests = rows[0][1] * args.duration
-            threads_idle = threads_of_group(pgid) if pgid else 0
-            pollers = subprocess.Popen(
-                [sys.executable, __file__, "--poll", str(poll_file), "--port", str(port),
-                 "--interval", str(args.interval), "--duration", str(args.duration + 40)],
-                stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            progress = Path(str(poll_file) + ".progress")
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:  # every poller past its first (200) answer
-                time.sleep(0.5)
-                if _progress_read(progress)[1] >= args.pollers:
-                    break
-            time.sleep(2 * args.interval)
-            threads_busy = threads_of_group(pgid) if pgid else 0
-            # The pollers alone for a while: the server's CPU per (mostly 304) poll.
-            polls_before = _progress_read(progress)[0]
-            cpu_before, started = cpu_of_group(pgid) if pgid else 0.0, time.monotonic()
-            time.sleep(5)
-            poll_cpu = (cpu_of_group(pgid) if pgid else 0.0) - cpu_before
-            window_polls = _progress_read(progress)[0] - polls_before
-            window_seconds = time.monotonic() - started
-            rows.append((f"page + {args.pollers} pollers", *wrk(port, reader_cookie, args)))
-            out, _ = pollers.communicate(timeout=args.duration + 60)
-            poll = json.loads(out.strip().splitlines()[-1])
-            rows.append(("page alone again", *wrk(port, reader_cookie, args)))
-        base = (rows[0][1] + rows[2][1]) / 2
-        print(f"\n/pets/ under wrk ({args.connections} connections, {args.duration:g} s each)")
-        print(f"{'case':<24} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | vs alone | errors")
-        for name, rps, p50, p99, errors in rows:
-            print(
-                f"{name:<24} | {rps:8.1f} | {p50:7.2f} | {p99:7.2f} | "
-                f"{100 * (rps / base - 1):+7.1f}% | {errors}"
-            )
-        per_poll_ms = 1000 * poll_cpu / max(window_polls, 1)
-        per_page_ms = 1000 * page_cpu / max(page_requests, 1)
-        print(
-            f"\npollers: {poll['polls']} polls, statuses {poll['status']}, "
-            f"p50 {poll['p50_ms']:.2f} ms, p99 {poll['p99_ms']:.2f} ms; alone: "
-            f"{window_polls / window_seconds:.0f} polls/s"
-        )
-        print(f"server threads: {threads_idle} before the pollers, {threads_busy} with them")
-        print(
-            f"server CPU: {per_page_ms:.2f} ms per /pets/ request, {per_poll_ms:.3f} ms per poll "
-            f"(pollers alone); {args.pollers} pollers every {args.interval:g} s use "
-            f"{100 * per_poll_ms * args.pollers / args.interval / 1000:.1f}% of one core, "
-            f"the CPU of {per_poll_ms * args.pollers / args.interval / per_page_ms:.1f} pages/s"
-        )
+        cookies = [f"{cookie_name}={key}" for key in keys]
+        print("Measuring pawfile web...", flush=True)
+        real = run_real(args, work, env, cookies)
+        bare = None
+        if args.bare:
+            print("Measuring the bare app...", flush=True)
+            bare = run_bare(args, work, real["record"], cookies)
+        report(args, real, bare)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so the servers and the temporary folder are cleaned up
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pollers", type=int, default=500)
     parser.add_argument("--interval", type=float, default=1.5)
-    parser.add_argument("--duration", type=float, default=15)
+    parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--server-threads", type=int, default=8)
     parser.add_argument("--keep-env", action="store_true")
+    parser.add_argument(
+        "--pin", action=argparse.BooleanOptionalAction, default=True,
+        help="server on CPU 0, wrk and the pollers on CPU 1 (default on)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bare", action=argparse.BooleanOptionalAction, default=True,
+        help="also the pollers against bench/bare.py answering the same 304 (default on)",
+    )  # fmt: skip
     parser.add_argument("--poll", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -313,7 +565,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return poll_main(args)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed")
-    run(args)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        run(args)
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped and temporary files removed", file=sys.stderr)
+        return 130
     return 0
 
 

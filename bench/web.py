@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/web.py [--duration 10] [--threads 2] [--connections 16]
                                    [--endpoint /health --endpoint /] [--server-threads 8]
-                                   [--pet-page]
+                                   [--pet-page] [--public-page]
+                                   [--mode embedded|scaleout|both]
 
 Steps: migrate a fresh data directory in a temporary folder; start ``pawfile web`` (granian
 directly when the command is not available) on a free 127.0.0.1 port; fetch each endpoint
@@ -13,7 +14,10 @@ recorded bytes and headers on the same granian settings; load it the same way; p
 Everything listens on 127.0.0.1 only. Every step has a time limit, and the servers (whole
 process groups) and the temporary folder are removed on exit, including on Ctrl-C.
 ``DATABASE_URL`` and ``REDIS_URL`` are dropped from the environment so a benchmark never
-migrates or loads a real database; the embedded mode (SQLite, in-memory cache) is measured.
+migrates or loads a real database. ``--mode`` picks what is measured: ``embedded`` (the
+default: SQLite, in-memory cache), ``scaleout`` (a PostgreSQL database and Redis prefix of the
+bench's own, ``bench/scaleout.py``; ``--postgres``/``--redis`` name the servers) or ``both``,
+one table per mode.
 
 ``--public-page`` adds a lost pet's public page ``/p/{slug}`` (anonymous; its data made by
 ``--seed-public-page`` in a subprocess): the row ``pawfile`` is the cached body (every request
@@ -50,6 +54,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+if str(BENCH_DIR) not in sys.path:
+    sys.path.insert(0, str(BENCH_DIR))
+
+from scaleout import (  # noqa: E402 - after the path fix
+    DEFAULT_POSTGRES,
+    DEFAULT_REDIS,
+    ServiceError,
+    mode_services,
+)
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
@@ -437,12 +450,13 @@ def public_page_data() -> dict[str, str]:
     return {"path": f"/p/{profile.slug}"}
 
 
-def run(args: argparse.Namespace) -> list[Result]:
+def run(args: argparse.Namespace, extra: dict[str, str] | None = None) -> list[Result]:
+    """One mode's runs; ``extra``: the environment the mode adds (``mode_services``)."""
     work = Path(tempfile.mkdtemp(prefix="pawfile-bench-"))
     try:
         data_dir = work / "data"
         data_dir.mkdir()
-        env = bench_env(data_dir)
+        env = {**bench_env(data_dir), **(extra or {})}
         print("Migrating a fresh data directory...", flush=True)
         migrate(env, work)
         if args.pet_page:
@@ -523,6 +537,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also a lost pet's public page /p/{slug}, cached and uncached (its own data)",
     )
+    parser.add_argument(
+        "--mode",
+        choices=("embedded", "scaleout", "both"),
+        default="embedded",
+        help="embedded (SQLite), scaleout (PostgreSQL + Redis of the bench's own) or both",
+    )
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="scale-out's PostgreSQL")
+    parser.add_argument("--redis", default=DEFAULT_REDIS, help="scale-out's Redis")
     parser.add_argument("--seed-public-page", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed_public_page:  # the subprocess that makes the public page's data
@@ -533,9 +555,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(WRK_MISSING, file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _terminate)
+    modes = ["embedded", "scale-out"] if args.mode == "both" else [args.mode.replace("out", "-out")]
+    endpoints = list(args.endpoint)
+    tables: list[str] = []
     try:
-        results = run(args)
-    except BenchError as exc:
+        for mode in modes:
+            print(f"[{mode}]", flush=True)
+            args.endpoint = list(endpoints)  # a run adds its seeded pages
+            with mode_services(mode, args.postgres, args.redis) as extra:
+                tables.append(f"{mode}:\n{table(run(args, extra))}")
+    except (BenchError, ServiceError) as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -546,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency; "
         f"granian --workers 1 --blocking-threads {args.server_threads}; {os.cpu_count()} CPUs"
     )
-    print(table(results))
+    print("\n\n".join(tables))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Request-level guards for accounts: auth rate limits, user preferences, the admin gate."""
+"""Request-level parts of accounts: the signed-in user, auth rate limits, user preferences,
+the admin gate."""
 
 from __future__ import annotations
 
@@ -8,16 +9,100 @@ from collections.abc import Callable
 from functools import cache
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from pawfile.accounts.authurls import auth_action
+from pawfile.accounts.models import User
+from pawfile.accounts.selectors import user_signing_in
+from pawfile.accounts.tokens import MODEL_BACKENDS
 from pawfile.lib.clientip import client_ip
 from pawfile.lib.dates import zone_activate, zone_deactivate
 from pawfile.lib.ratelimit import Rule, ratelimit_hit
+
+
+def session_user(request: HttpRequest) -> User | AnonymousUser:
+    """The user the request's session signs in, else ``AnonymousUser``: exactly what
+    ``django.contrib.auth.get_user`` answers, with the same checks and their effects (the
+    session names a user and one of ``AUTHENTICATION_BACKENDS``; that backend finds the user;
+    the session's password hash is the user's under the current secret key, or under a
+    fallback key, and then the session key is rotated and the hash renewed; otherwise the
+    session is flushed). For the backends that load users as ``ModelBackend`` does (by
+    primary key, active users only) the user is one hand-written SELECT
+    (``accounts.selectors.user_signing_in``) instead of an ORM query."""
+    user: User | None = None
+    try:
+        user_id = User._meta.pk.to_python(request.session[SESSION_KEY])
+        backend_path = request.session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    if backend_path in MODEL_BACKENDS:
+        session = request.session
+        if getattr(session, "hinted_for", None) == user_id and user_id is not None:
+            hinted = getattr(session, "hinted_user", None)  # read with the session
+            user = hinted if hinted is not None and hinted.is_active else None
+        else:
+            user = user_signing_in(user_id)
+    else:
+        user = load_backend(backend_path).get_user(user_id)
+    if user is None or not hasattr(user, "get_session_auth_hash"):
+        return user or AnonymousUser()
+    session_hash = request.session.get(HASH_SESSION_KEY)
+    session_auth_hash = user.get_session_auth_hash()
+    if session_hash and constant_time_compare(session_hash, session_auth_hash):
+        return user
+    if session_hash and any(
+        constant_time_compare(session_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    ):
+        request.session.cycle_key()
+        request.session[HASH_SESSION_KEY] = session_auth_hash
+        return user
+    request.session.flush()
+    return AnonymousUser()
+
+
+# Session key -> the id of the user it signed in, as seen by this process (the hint of
+# ``accounts.sessions``). Bounded: emptied when full, each entry re-learned on its next use.
+_session_users: dict[str, int] = {}
+SESSION_USERS_MAX = 20_000
+
+
+def _request_user(request: HttpRequest) -> User | AnonymousUser:
+    if not hasattr(request, "_cached_user"):
+        user = session_user(request)
+        key = request.session.session_key
+        if user.is_authenticated and key and _session_users.get(key) != user.pk:
+            if len(_session_users) >= SESSION_USERS_MAX:
+                _session_users.clear()
+            _session_users[key] = user.pk
+        request._cached_user = user  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
+
+
+class SessionUserMiddleware(AuthenticationMiddleware):
+    """Django's ``AuthenticationMiddleware`` (``request.user``, read on first use, and
+    ``request.auser``) with ``request.user`` read by ``session_user``: when this process
+    has seen the session's user before, the session engines of ``accounts.sessions`` read
+    the session and that user in one statement (the session key's ``user_hint``)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        session = request.session
+        hint = _session_users.get(session.session_key or "")
+        if hint is not None and hasattr(session, "user_hint"):
+            session.user_hint = hint
+        request.user = SimpleLazyObject(lambda: _request_user(request))  # type: ignore[assignment]
 
 
 @cache
@@ -108,7 +193,9 @@ class AuthRateLimitMiddleware:
 class UserPreferencesMiddleware:
     """Activates the signed-in user's chosen language (the browser's otherwise) and time zone
     (the site's, UTC, otherwise) for the request; the zone is deactivated when the request
-    ends, so a thread's next request never inherits it."""
+    ends, so a thread's next request never inherits it. It reads the user, so from here on
+    ``request.user`` is the user itself rather than the lazy proxy (no indirection on each
+    of the page's many reads of it)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -116,6 +203,8 @@ class UserPreferencesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         signed_in = user is not None and user.is_authenticated
+        if hasattr(request, "_cached_user"):  # read just now (SessionUserMiddleware)
+            request.user = user = request._cached_user
         locale = getattr(user, "locale", "") if signed_in else ""
         if locale:
             translation.activate(locale)

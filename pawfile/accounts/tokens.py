@@ -43,13 +43,16 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.core.cache import caches
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from pawfile.accounts.models import User
+from pawfile.accounts.sessions import ENGINES as SESSION_TABLE_ENGINES
 from pawfile.lib import sqlrows
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,7 @@ def access_token_decode(token: str) -> dict[str, Any] | None:
     change: the same bytes verify the same way) until it expires; ``exp`` is checked on
     every call.
     """
-    config = jwt_internal._get_jwt_config()
+    config = _jwt_config()
     key = (token, config.algorithm, settings.PAWFILE_JWT_AUDIENCE, settings.PAWFILE_BASE_URL)
     payload = _verified.get(key)
     if payload is not None:
@@ -101,13 +104,44 @@ def access_token_decode(token: str) -> dict[str, Any] | None:
 # (token, algorithm, audience, issuer) -> its verified claims. Bounded like _checked.
 _verified: dict[tuple[str, str, str, str], dict[str, Any]] = {}
 
+
+@cache
+def _jwt_config() -> Any:
+    """allauth's signing configuration (algorithm and keys), read from the settings once
+    instead of on every call (two settings lookups through allauth's layers, twice per API
+    call); forgotten whenever a setting changes (``setting_changed``: tests)."""
+    return jwt_internal._get_jwt_config()
+
+
+@receiver(setting_changed)
+def _settings_changed(**kwargs: Any) -> None:
+    _jwt_config.cache_clear()
+    _auth_hashes.clear()
+
+
+# (password hash, secret key) -> the session hash Django derives from them
+# (``get_session_auth_hash``, an HMAC): the same inputs give the same hash, so it is derived
+# once per password instead of on every call. Bounded like _checked.
+_auth_hashes: dict[tuple[str, str], str] = {}
+
+
+def _session_hash_matches(user: User, auth_hash: str) -> bool:
+    """``auth_hash`` (kept in the session at sign-in) is ``user``'s session hash under the
+    current secret key: the check Django's ``get_user`` makes, with the HMAC remembered."""
+    key = (user.password, settings.SECRET_KEY)
+    expected = _auth_hashes.get(key)
+    if expected is None:
+        expected = user.get_session_auth_hash()
+        if len(_auth_hashes) >= CHECKED_MAX:
+            _auth_hashes.clear()
+        _auth_hashes[key] = expected
+    return constant_time_compare(auth_hash, expected)
+
+
 # A token's sid -> (session key, user id, the session's password hash), for sessions checked
 # the full way once. Bounded: emptied when full (each entry is re-learned on its next call).
 _checked: dict[str, tuple[str, int, str]] = {}
-DATABASE_SESSION_ENGINES = (
-    "django.contrib.sessions.backends.db",
-    "django.contrib.sessions.backends.cached_db",
-)
+DATABASE_SESSION_ENGINES = SESSION_TABLE_ENGINES  # engines that keep the django_session table
 # Backends whose get_user is ModelBackend's (the user by primary key, active users only).
 MODEL_BACKENDS = (
     "django.contrib.auth.backends.ModelBackend",
@@ -212,7 +246,7 @@ def _session_user(session_key: str, user_id: int, auth_hash: str) -> User | None
         user = _session_user_orm(session_key, user_id)
     if not isinstance(user, User):
         return None
-    if not user.is_active or not constant_time_compare(auth_hash, user.get_session_auth_hash()):
+    if not user.is_active or not _session_hash_matches(user, auth_hash):
         return None
     return user
 

@@ -212,7 +212,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pawfile.accounts.middleware.SessionUserMiddleware",  # Django's, a cheaper user read
     "pawfile.accounts.middleware.AuthRateLimitMiddleware",
     "pawfile.accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -396,9 +396,9 @@ PAWFILE_PUBLIC_PAGE_CACHE = env.bool("PAWFILE_PUBLIC_PAGE_CACHE", True)
 # Embedded mode keeps plain database sessions: its in-process cache is not shared between
 # processes, and a revoked session must end everywhere at once.
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cached_db"
+    "pawfile.accounts.sessions.cached_db"  # Django's engines, one hand-written read
     if REDIS_URL
-    else "django.contrib.sessions.backends.db"
+    else "pawfile.accounts.sessions.db"
 )
 SESSION_COOKIE_AGE = env.int("PAWFILE_SESSION_AGE", 14 * 24 * 3600, minimum=300)
 

@@ -9,8 +9,11 @@ description (species, breed, colour and markings), the primary photo large, when
 it was last seen, the owner's message and the reward (lost mode's details), and the QR code
 of the pet's first active tag (its printed address ``/r/{id}?q``, so a scan of the poster
 counts as a genuine scan and alerts the owners while the pet is lost). A pet with no tag gets
-the QR of its public page ``/p/{slug}``. How to reach the owner: the contacts the public page
-shows, only when the owner chose to show them; otherwise "scan the code" (the finder's form).
+the QR of its public page ``/p/{slug}``; making the poster never makes that page (a GET
+writes nothing): with neither tag nor page ``poster_get`` raises ``PageMissing`` and the view
+asks for the POST that makes it (``documents.page``). How to reach the owner: the contacts
+the public page shows, only when the owner chose to show them; otherwise "scan the code"
+(the finder's form).
 
 Nothing is cached: a poster is made a few times while a pet is lost, and lost mode's details
 change often then.
@@ -40,7 +43,7 @@ from pawfile.accounts.models import User
 from pawfile.documents.report import FONT_DIR, report_language
 from pawfile.lib.dates import date_text, user_zone_override
 from pawfile.lostpet import selectors as lostpet_selectors
-from pawfile.lostpet.services import profile_for_pet
+from pawfile.lostpet.services import profile_or_default
 from pawfile.pets.choices import PhotoVariant
 from pawfile.pets.models import Pet, Photo
 from pawfile.pets.selectors import pet_get
@@ -52,6 +55,14 @@ log = logging.getLogger(__name__)
 
 TEMPLATE = Path(__file__).resolve().parent / "typst" / "lost_poster.typ"
 LANGUAGES = ("en", "es")
+
+
+class PageMissing(Exception):
+    """The pet has neither tag nor public page: the poster would have no code to print."""
+
+    def __init__(self, pet: Pet) -> None:
+        super().__init__(f"pet {pet.pk} has no tag and no public page")
+        self.pet = pet
 
 
 @dataclass(frozen=True)
@@ -83,10 +94,13 @@ def pet_tag(pet: Pet) -> QRCode | None:
 
 
 def _qr(pet: Pet, slug: str) -> tuple[bytes, str]:
-    """The PNG of the poster's code and the address it encodes."""
+    """The PNG of the poster's code and the address it encodes. Raises ``PageMissing``
+    with neither a tag nor a ``slug``."""
     tag = pet_tag(pet)
     if tag is not None:
         return qr_images.code_png(tag), qr_images.scan_url(tag, printed=True)
+    if not slug:
+        raise PageMissing(pet)
     url = f"{settings.PAWFILE_BASE_URL}/p/{slug}"
     out = io.BytesIO()
     segno.make(url, error="m", micro=False).save(out, kind="png", scale=12, border=4)
@@ -186,10 +200,10 @@ def _compile(data: dict[str, Any], photo: bytes | None, qr_png: bytes) -> bytes:
 
 def poster_get(*, user: User, pet_id: int, lang: str | None) -> Poster:
     """The pet's lost poster in ``lang``. Raises ``NotFound`` when ``user`` may not see the
-    pet."""
+    pet, ``PageMissing`` when it has neither tag nor public page. Writes nothing."""
     pet = pet_get(user=user, pet_id=pet_id)
     lang = poster_language(lang)
-    profile = profile_for_pet(pet)
+    profile = profile_or_default(pet)
     profile.pet = pet
     qr_png, qr_url = _qr(pet, profile.slug)
     with user_zone_override(user):

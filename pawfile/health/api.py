@@ -206,11 +206,11 @@ def record_list(request: HttpRequest, pet_id: Id, filters: Query[RecordFilters])
 def record_create(request: HttpRequest, pet_id: Id, payload: RecordCreate) -> Status[RecordOut]:
     """Give ``kind`` and the fields of that kind; ``date`` defaults to today."""
     fields = set_fields(payload)
-    # The service checks access (404 for strangers, 403 for viewers) on the pet id.
     user = acting_user(request)
-    record = services.record_create(
-        actor=user, pet=Pet(pk=pet_id), kind=fields.pop("kind"), **fields
-    )
+    # The gate (404 for strangers, 403 for viewers) returns the pet with its decision
+    # attached, which the service trusts instead of asking again.
+    pet = pet_get(user=user, pet_id=pet_id, action=Action.WRITE)
+    record = services.record_create(actor=user, pet=pet, kind=fields.pop("kind"), **fields)
     # On PostgreSQL the INSERT itself read what the status needs: no query here.
     record.due_status = selectors.created_record_due_status(  # type: ignore[attr-defined]
         record=record, today=user_today(user)

@@ -42,9 +42,14 @@ router = Router(tags=["lost pets"])
 
 
 class PublicOut(BaseModel):
+    """A pet's public page settings. Until the page is made (the first change here, a tag,
+    lost mode, or a poster or wallet card asked for by POST) ``slug``, ``url`` and
+    ``updated_at`` are ``null`` and the rest are the defaults a new page gets: reading
+    makes nothing."""
+
     pet_id: int
-    slug: str
-    url: str
+    slug: str | None
+    url: str | None
     show_photo: bool
     show_species: bool
     show_sex: bool
@@ -61,17 +66,17 @@ class PublicOut(BaseModel):
     reward: str
     lost_message: str
     found_at: dt.datetime | None
-    updated_at: dt.datetime
+    updated_at: dt.datetime | None
 
     @classmethod
     def of(cls, profile: PublicProfile) -> PublicOut:
-        path = reverse("lostpet:public_page", kwargs={"slug": profile.slug})
-        names = [n for n in cls.model_fields if n not in ("url",)]
+        names = [n for n in cls.model_fields if n not in ("url", "slug")]
+        url = None
+        if profile.slug:
+            path = reverse("lostpet:public_page", kwargs={"slug": profile.slug})
+            url = f"{settings.PAWFILE_BASE_URL}{path}"
         return cls.model_validate(
-            {
-                **{n: getattr(profile, n) for n in names},
-                "url": f"{settings.PAWFILE_BASE_URL}{path}",
-            }
+            {**{n: getattr(profile, n) for n in names}, "slug": profile.slug or None, "url": url}
         )
 
 
@@ -125,8 +130,10 @@ class TagList(BaseModel):
     items: list[TagOut]
 
 
-def _profile(request: HttpRequest, pet_id: int, action: Action = Action.VIEW) -> PublicProfile:
-    return selectors.profile_get(user=acting_user(request), pet_id=pet_id, action=action)
+def _profile(
+    request: HttpRequest, pet_id: int, action: Action = Action.VIEW, *, make: bool = True
+) -> PublicProfile:
+    return selectors.profile_get(user=acting_user(request), pet_id=pet_id, action=action, make=make)
 
 
 @router.get(
@@ -135,8 +142,9 @@ def _profile(request: HttpRequest, pet_id: int, action: Action = Action.VIEW) ->
     summary="A pet's public page settings",
 )
 def public_get(request: HttpRequest, pet_id: Id) -> PublicOut:
-    """What the public page shows and whether the pet is lost (made on first read)."""
-    return PublicOut.of(_profile(request, pet_id))
+    """What the public page shows and whether the pet is lost. Reading makes nothing: a
+    pet without a page yet answers the defaults with `slug`, `url` and `updated_at` null."""
+    return PublicOut.of(_profile(request, pet_id, make=False))
 
 
 @router.patch(
@@ -174,7 +182,7 @@ def found(request: HttpRequest, pet_id: Id) -> PublicOut:
 def tag_list(request: HttpRequest, pet_id: Id) -> TagList:
     """The QR codes leading to the pet's public page, oldest first, each with its scan
     address and image addresses."""
-    profile = _profile(request, pet_id)
+    profile = _profile(request, pet_id, make=False)
     codes = selectors.tags_of_pet(user=acting_user(request), pet=profile.pet)
     return TagList(items=[TagOut.of(code) for code in codes])
 

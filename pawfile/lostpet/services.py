@@ -9,7 +9,9 @@ Refusals are ``lib.errors`` errors with the field named.
 ``profile_for_pet`` makes the profile on first need, with no actor: the qr app asks for the
 path of a pet's page when it makes a tag (``qr.petpage``), and every write here asks for it.
 Reads never make it: ``profile_or_default`` gives an unsaved profile with the defaults (no
-slug) to the pet page's panel and the owner's screens until the first write.
+slug) to the pet page's panel, the owner's screens and ``GET /api/v1/pets/{id}/public`` until
+the first write, and ``page_slug`` tells a document (poster, wallet card) whether the page
+exists; the document's POST makes it (``documents.page``).
 
 The pet page shows the profile (the public address, lost mode) in a panel cached by the
 pet's revision (``pets.dashboard``): making the profile and every change of it bump the
@@ -59,6 +61,11 @@ def profile_or_default(pet: Pet) -> PublicProfile:
     and no slug (``pk`` is ``None``): what a read shows. Writes nothing."""
     found = PublicProfile.objects.filter(pet_id=pet.pk).first()
     return found if found is not None else PublicProfile(pet_id=pet.pk, slug="")
+
+
+def page_slug(pet: Pet) -> str | None:
+    """The slug of the pet's public page, or ``None`` while it has none. Writes nothing."""
+    return PublicProfile.objects.filter(pet_id=pet.pk).values_list("slug", flat=True).first()
 
 
 def profile_for_pet(pet: Pet) -> PublicProfile:

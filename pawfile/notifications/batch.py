@@ -10,7 +10,9 @@ queries for the whole batch instead of about twenty per recipient:
 2. routing for every recipient at once: who each enabled channel reaches (one query per
    channel that needs one, see ``_reached``), the preferences turned off, the blocked
    channels, the recipients' quiet hours and digest choice (``RecipientState``);
-3. one INSERT of the notifications, one of their deliveries, one of the outbox rows
+3. one INSERT of the notifications, one of their deliveries (``insert_rows``: plain tuples
+   into hand-written multi-row statements, ids read back with ``RETURNING``; building
+   and compiling a model instance per row cost more than the rest), one of the outbox rows
    (``outbox.batch.outbox_enqueue_many``, whose ids are queued after commit in a few
    tasks), one UPDATE of the inbox revisions (once per recipient, not per notification).
 
@@ -25,14 +27,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field, Model
 from django.utils import timezone
 
 from pawfile.accounts.models import User
+from pawfile.lib import sqlrows
 from pawfile.notifications import channels, services
 from pawfile.notifications.choices import DeliveryStatus, Kind
 from pawfile.notifications.models import (
@@ -110,13 +113,12 @@ class _Plan:
     request: SendRequest
     routes: list[str]
     hold: dt.datetime | None = None
-    notification: Notification | None = None
 
 
-def notifications_send_many(requests: Sequence[SendRequest]) -> list[Notification]:
+def notifications_send_many(requests: Sequence[SendRequest]) -> list[int]:
     """Send every request as ``notification_send`` would, inside the caller's transaction;
-    see the module docstring. Returns the notifications created (requests whose event was
-    sent before, or that reach nobody, add none). A request repeated in ``requests`` (same
+    see the module docstring. Returns the ids of the notifications created (requests whose
+    event was sent before, or that reach nobody, add none). A request repeated in ``requests`` (same
     recipient and key) counts once. Raises ``ValueError`` for an empty or overlong event key.
     """
     for request in requests:
@@ -135,7 +137,7 @@ def notifications_send_many(requests: Sequence[SendRequest]) -> list[Notificatio
             event_key__in={r.event_key for r in requests},
         ).values_list("pk", flat=True)
     )
-    made: dict[int, Notification] = {}
+    made: dict[int, None] = {}
     for request in requests:
         found = services.notification_send(
             recipient=request.recipient, kind=request.kind, title=request.title,
@@ -143,11 +145,11 @@ def notifications_send_many(requests: Sequence[SendRequest]) -> list[Notificatio
             event_key=request.event_key, channels=request.channels,
         )  # fmt: skip
         if found is not None and found.pk not in before:
-            made[found.pk] = found
-    return list(made.values())
+            made[found.pk] = None
+    return list(made)
 
 
-def _send_many(requests: Sequence[SendRequest]) -> list[Notification]:
+def _send_many(requests: Sequence[SendRequest]) -> list[int]:
     if not connection.features.can_return_rows_from_bulk_insert:
         raise IntegrityError("no ids from a bulk insert here: one by one")
     plans = _plans(requests)
@@ -156,45 +158,137 @@ def _send_many(requests: Sequence[SendRequest]) -> list[Notification]:
     now = timezone.now()
     users = {p.request.recipient.pk: p.request.recipient for p in plans}
     states = _states(list(users))
+    rows = []
     for plan in plans:
         if any(name != channels.INAPP for name in plan.routes):
             who = plan.request.recipient
             plan.hold = services.release_at(recipient=who, state=states[who.pk], now=now)
         r = plan.request
-        plan.notification = Notification(
-            recipient=r.recipient, kind=r.kind, title=str(r.title)[:200], body=str(r.body),
-            link=r.link, actor=r.actor, pet=r.pet, event_key=r.event_key,
-            in_inbox=channels.INAPP in plan.routes, created_at=now,
-        )  # fmt: skip
-    made = Notification.objects.bulk_create([p.notification for p in plans if p.notification])
-    deliveries, outbox = [], []
+        rows.append((
+            r.recipient.pk, r.kind, str(r.title)[:200], str(r.body), r.link,
+            r.actor.pk if r.actor is not None else None, _pk(r.pet), r.event_key,
+            channels.INAPP in plan.routes, now, None,
+        ))  # fmt: skip
+    found = insert_rows(
+        Notification, NOTIFICATION_FIELDS, rows, returning=("recipient", "event_key")
+    )
+    deliveries: list[tuple[Any, ...]] = []
+    outbox: list[NewMessage] = []
     for plan in plans:
-        notification = plan.notification
-        assert notification is not None and notification.pk is not None
+        r = plan.request
+        notification_id = found[(r.recipient.pk, r.event_key)]
         for name in plan.routes:
             if name == channels.INAPP:
                 continue
             if plan.hold is not None:
-                deliveries.append(Delivery(
-                    notification=notification, channel=name, status=DeliveryStatus.HELD,
-                    release_at=plan.hold, created_at=now,
-                ))  # fmt: skip
+                deliveries.append(
+                    (notification_id, name, DeliveryStatus.HELD, plan.hold, "", "", "", now, None)
+                )
                 continue
-            key = services._outbox_key(name, notification.recipient_id, notification.event_key)
-            deliveries.append(Delivery(
-                notification=notification, channel=name, status=DeliveryStatus.QUEUED,
-                outbox_key=key, created_at=now,
-            ))  # fmt: skip
-    Delivery.objects.bulk_create(deliveries)
-    for delivery in deliveries:
-        if delivery.status == DeliveryStatus.QUEUED:
+            key = services._outbox_key(name, r.recipient.pk, r.event_key)
+            deliveries.append(
+                (notification_id, name, DeliveryStatus.QUEUED, None, key, "", "", now, None)
+            )
+    delivery_ids = insert_rows(
+        Delivery, DELIVERY_FIELDS, deliveries, returning=("notification", "channel")
+    )
+    for row in deliveries:
+        if row[2] == DeliveryStatus.QUEUED:
             outbox.append(NewMessage(
-                kind=f"notify.{delivery.channel}", key=delivery.outbox_key,
-                payload={"deliveries": [delivery.pk]}, sensitive=False,
+                kind=f"notify.{row[1]}", key=row[4],
+                payload={"deliveries": [delivery_ids[(row[0], row[1])]]}, sensitive=False,
             ))  # fmt: skip
     outbox_enqueue_many(outbox)
     _revisions_bump({p.request.recipient.pk for p in plans if channels.INAPP in p.routes})
-    return made
+    return list(found.values())
+
+
+def _pk(instance: Any) -> Any:
+    return instance.pk if instance is not None else None
+
+
+# The columns ``_send_many`` writes, every field of the model but the id, in this order.
+NOTIFICATION_FIELDS = (
+    "recipient", "kind", "title", "body", "link", "actor", "pet", "event_key", "in_inbox",
+    "created_at", "read_at",
+)  # fmt: skip
+DELIVERY_FIELDS = (
+    "notification", "channel", "status", "release_at", "outbox_key", "provider_id", "error",
+    "created_at", "sent_at",
+)  # fmt: skip
+
+
+def insert_rows(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    returning: Sequence[str] = (),
+) -> dict[tuple[Any, ...], int]:
+    """INSERT ``rows`` (tuples of plain values for ``fields``: ids for foreign keys, aware
+    datetimes) into ``model``'s table, in the caller's transaction: on PostgreSQL one
+    statement over one array per column, elsewhere as few multi-row VALUES statements as
+    the parameter limit allows. No model instance is made and no
+    signal is sent: for models with neither ``save()`` overrides nor receivers, and values
+    the fields store as they are (text, numbers, booleans, datetimes).
+
+    With ``returning`` (field names), returns ``{(value of each, ...): new id}`` for every
+    row, read back from ``RETURNING`` (matched by those values, not by the order rows come
+    back in, which SQLite does not promise); those values must tell the rows apart.
+    Otherwise returns ``{}``. Raises ``IntegrityError`` as the INSERT does."""
+    if not rows:
+        return {}
+    ops = connection.ops
+    columns = [cast(Field, model._meta.get_field(name)) for name in fields]
+    dated = [i for i, f in enumerate(columns) if f.get_internal_type() == "DateTimeField"]
+    quoted = ", ".join(sqlrows.name(model, name) for name in fields)
+    back = [sqlrows.name(model, name) for name in returning]
+    tail = f" RETURNING {sqlrows.name(model, 'id')}, {', '.join(back)}" if back else ""
+    table = sqlrows.table(model)
+    found: dict[tuple[Any, ...], int] = {}
+    if connection.vendor == "postgresql":
+        # One array per column and ``unnest``: the statement's text stays the same whatever
+        # the number of rows, so the driver parses it once, where thousands of ``%s`` in a
+        # VALUES list are parsed again on every call (most of the cost of the statement).
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+        sql = f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}){tail}"  # noqa: S608 - names from the model
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+            if back:
+                for pk, *key in cursor.fetchall():
+                    found[tuple(key)] = pk
+        return found
+    per_statement = max(1, _params_max() // len(fields))
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            params: list[Any] = []
+            for row in part:
+                values = list(row)
+                for i in dated:
+                    values[i] = ops.adapt_datetimefield_value(values[i])
+                params += values
+            sql = (
+                f"INSERT INTO {table} ({quoted}) "  # noqa: S608 - names from the model
+                f"VALUES {', '.join([one] * len(part))}{tail}"
+            )
+            cursor.execute(sql, params)
+            if back:
+                for pk, *key in cursor.fetchall():
+                    found[tuple(key)] = pk
+    return found
+
+
+def _params_max() -> int:
+    """How many parameters one statement may carry here."""
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        # SQLite's own compiled limit (32766 by default since 3.32), not Django's cautious 999
+        return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return 30_000  # PostgreSQL takes 65,535 per statement; this keeps each under a few MB
 
 
 def _plans(requests: Sequence[SendRequest]) -> list[_Plan]:

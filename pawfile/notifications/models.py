@@ -3,6 +3,8 @@ recipient chose (preferences per kind x channel, quiet hours, digest, blocked ch
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pawfile.notifications.choices import DeliveryStatus
+from pawfile.notifications.phone_numbers import phone_key
 
 
 class Notification(models.Model):
@@ -344,11 +347,14 @@ class PhoneChannel(models.Model):
     It reaches them once ``verified_at`` is set (they typed the 6-digit code sent to it) and
     while ``opted_in``. The pending code is kept only as an HMAC (``code_hash``), valid until
     ``code_expires_at`` for ``CODE_TRIES`` wrong guesses. A verified number belongs to one
-    person per channel (a partial unique index), so an inbound WhatsApp message names one
-    user. ``month``/``month_count`` count the messages sent in a calendar month (UTC; the SMS
+    person per channel (a partial unique index on ``phone_key``, the form every way of
+    writing the number shares, ``phone_numbers.phone_key``; ``save`` keeps it in step with
+    ``phone``), so an inbound message names one user whichever form it comes in.
+    ``month``/``month_count`` count the messages sent in a calendar month (UTC; the SMS
     limit); ``last_inbound_at`` opens WhatsApp's 24-hour window for free text.
     ``stopped_at`` records when the person answered STOP to our texts (SMS: Twilio then
-    refuses to text them until they answer START, so ``opted_in`` is off meanwhile).
+    refuses to text them until they answer START, so nothing is sent meanwhile, even if
+    they turn ``opted_in`` on again here; ``phone.sms_stopped``).
     """
 
     user = models.ForeignKey(
@@ -356,6 +362,7 @@ class PhoneChannel(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=PhoneChannelKind.choices)
     phone = models.CharField(_("phone number"), max_length=20)
+    phone_key = models.CharField(max_length=20, editable=False, default="")
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     opted_in = models.BooleanField(_("send me notifications here"), default=False)
     code_hash = models.CharField(max_length=64, blank=True)
@@ -373,15 +380,24 @@ class PhoneChannel(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "channel"], name="phone_channel_user"),
             models.UniqueConstraint(
-                fields=["channel", "phone"],
+                fields=["channel", "phone_key"],
                 condition=Q(verified_at__isnull=False),
-                name="phone_channel_verified",
+                name="phone_channel_verified_key",
             ),
         ]
         indexes = [models.Index(fields=["channel", "phone"], name="phone_channel_phone")]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.phone}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, with ``phone_key`` computed from ``phone`` (also when ``update_fields``
+        names ``phone``)."""
+        self.phone_key = phone_key(self.phone) if self.phone else ""
+        fields = kwargs.get("update_fields")
+        if fields is not None and "phone" in fields and "phone_key" not in fields:
+            kwargs["update_fields"] = [*fields, "phone_key"]
+        super().save(*args, **kwargs)
 
 
 class ProviderMessage(models.Model):

@@ -9,7 +9,13 @@ per person (``PHONE_CODE_RATELIMIT``). ``phone_code_check`` compares in constant
 right code verifies the number and opts the person in. A verified number belongs to one
 person per channel.
 
-A channel reaches a person (``reaches``) when their number on it is verified and opted in.
+A channel reaches a person (``reaches``) when their number on it is verified and opted in,
+and, for SMS, they have not answered STOP (``stopped_at``): Twilio refuses every text to a
+number that sent STOP until it sends START, so turning texts on again here (``phone_opt``)
+records the wish but the channel stays blocked by the carrier (no text is tried, a block of
+the channel from a refusal stays) and the pages say so (``sms_stopped``;
+``sms_service_number``, the number to text START to) until the START arrives
+(``sms_inbound.phone_sms_start``).
 """
 
 from __future__ import annotations
@@ -106,6 +112,7 @@ def phone_code_send(
         )
         if row.phone != number:
             row.phone, row.verified_at, row.opted_in = number, None, False
+            row.stopped_at = None  # a STOP was the old number's
         row.code_hash = _code_hash(row, code)
         row.code_expires_at = now + CODE_TTL
         row.code_tries = 0
@@ -211,15 +218,32 @@ def phone_code_check(
     return row
 
 
+def sms_stopped(row: PhoneChannel | None) -> bool:
+    """Whether ``row`` is an SMS number that answered STOP and has not answered START since:
+    the carrier (Twilio) refuses our texts to it, whatever the person set here."""
+    return bool(
+        row is not None and row.channel == PhoneChannelKind.SMS and row.stopped_at is not None
+    )
+
+
+def sms_service_number() -> str:
+    """The number our texts come from (``TWILIO_FROM``), as people write it; ``""`` when
+    texts go out through a messaging service (the number depends on the recipient)."""
+    sender = (settings.TWILIO_FROM or "").strip()
+    return phone_display(sender) if sender.startswith("+") else sender
+
+
 def phone_opt(*, user: User, channel: str, opted_in: bool) -> PhoneChannel:
-    """Turn a verified number's notifications on or off (on again lifts a block)."""
+    """Turn a verified number's notifications on or off (on again lifts a block). An SMS
+    number that answered STOP (``sms_stopped``) keeps ``stopped_at`` and any block when
+    turned on: nothing is sent to it until the person texts START (``reaching``)."""
     row = PhoneChannel.objects.filter(user=user, channel=channel, verified_at__isnull=False).first()
     if row is None:
         raise NotFound(_("Verify a number first."))
     with transaction.atomic():
         row.opted_in = opted_in
         row.save(update_fields=["opted_in"])
-        if opted_in:
+        if opted_in and not sms_stopped(row):
             ChannelBlock.objects.filter(user=user, channel=channel).delete()
     return row
 
@@ -240,11 +264,16 @@ def phone_channels_of(user: User) -> dict[str, PhoneChannel]:
 
 
 def reaching(user: Any, channel: str) -> PhoneChannel | None:
-    """The verified, opted-in number of ``user`` on ``channel``, or ``None``."""
+    """The verified, opted-in number of ``user`` on ``channel`` that has not answered STOP
+    (``stopped_at``, SMS only), or ``None``."""
     if not getattr(user, "pk", None):
         return None
     return PhoneChannel.objects.filter(
-        user_id=user.pk, channel=channel, verified_at__isnull=False, opted_in=True
+        user_id=user.pk,
+        channel=channel,
+        verified_at__isnull=False,
+        opted_in=True,
+        stopped_at__isnull=True,
     ).first()
 
 

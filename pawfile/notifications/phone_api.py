@@ -32,6 +32,11 @@ class PhoneChannelOut(BaseModel):
     verified: bool
     opted_in: bool = Field(description="Notifications go to this number.")
     code_pending: bool = Field(description="A code was sent and can still be typed.")
+    blocked_by_carrier: bool = Field(
+        default=False,
+        description="SMS only: the person answered STOP, so the carrier refuses our texts "
+        "and none is sent, even with `opted_in`, until they text START to our number.",
+    )
     sent_this_month: int
     verified_at: dt.datetime | None
 
@@ -52,6 +57,7 @@ def _out(row: PhoneChannel) -> dict[str, Any]:
     return {
         "channel": row.channel, "phone": row.phone, "verified": row.verified_at is not None,
         "opted_in": row.opted_in, "code_pending": bool(row.code_hash),
+        "blocked_by_carrier": phone.sms_stopped(row),
         "sent_this_month": phone.month_used(row, now=dt.datetime.now(dt.UTC)),
         "verified_at": row.verified_at,
     }  # fmt: skip

@@ -12,6 +12,10 @@ the number that was stored, whichever form each side used:
 * Brazil (+55): mobiles gained a ninth digit (a leading ``9``) in 2012-2016; older WhatsApp
   accounts still send the eight-digit form. Matched either way.
 
+``phone_key`` is the one form all of a number's variants share (the least of them): the
+key a verified number is unique by (``PhoneChannel.phone_key``), so two accounts cannot
+verify two forms of one number that an inbound message would match to either.
+
 Spaces, dashes, dots, brackets and a leading ``00`` in what a person types are handled by
 ``phonenumbers`` (the "lite" build: no geocoding or carrier data).
 """
@@ -53,6 +57,15 @@ def phone_variants(text: str) -> list[str]:
         elif len(national) == 10 and national[2] in "6789":
             found.append(_e164(55, national[:2] + "9" + national[2:]))
     return list(dict.fromkeys(found))
+
+
+def phone_key(e164: str) -> str:
+    """The canonical key of the number ``e164``: the same for every form ``phone_variants``
+    relates to it (``+5215512345678`` and ``+525512345678`` have one key; so have an
+    Argentine mobile with and without its ``9``, a Brazilian one with and without its ninth
+    digit). The least of the number's variants, so a form that lists another among its
+    variants (the Brazilian ninth digit goes only one way for some numbers) shares its key."""
+    return min(phone_variants(e164))
 
 
 def phone_normalise(text: str) -> str:

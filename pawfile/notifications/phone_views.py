@@ -5,7 +5,9 @@ turn notifications on that number on or off, remove it. Every change is a POST o
 ``/notifications/phone/<channel>/<action>`` (``code``, ``verify``, ``opt``, ``remove``) and
 acts on the signed-in person's own number only; a channel the site has off is 404. A
 refusal (a bad number, a wrong code, too many codes) shows the page again with the message
-and its status (422, 429, 409).
+and its status (422, 429, 409). An SMS number that answered STOP shows "blocked by your
+carrier" and the START to text first, also right after it is turned on again, until the
+START arrives.
 """
 
 from __future__ import annotations
@@ -52,10 +54,16 @@ def _page(
             "row": row,
             "display": phone.phone_display(row.phone) if row else "",
             "pending": bool(row and row.code_hash),
+            "stopped": phone.sms_stopped(row),
             "errors": (errors or {}).get(channel, {}),
             "typed": (typed or {}).get(channel, ""),
         })  # fmt: skip
-    return render(request, "notifications/phone.html", {"cards": cards}, status=status)
+    return render(
+        request,
+        "notifications/phone.html",
+        {"cards": cards, "service_number": phone.sms_service_number()},
+        status=status,
+    )
 
 
 @login_required
@@ -79,8 +87,13 @@ def phone_action(request: HttpRequest, channel: str, action: str) -> HttpRespons
             messages.success(request, _("Your number is verified."))
         elif action == "opt":
             opted = request.POST.get("opted_in") == "1"
-            phone.phone_opt(user=user, channel=channel, opted_in=opted)
-            messages.success(request, _("Saved."))
+            row = phone.phone_opt(user=user, channel=channel, opted_in=opted)
+            if opted and phone.sms_stopped(row):
+                messages.warning(
+                    request, _("Saved, but your carrier still blocks our texts: see below.")
+                )
+            else:
+                messages.success(request, _("Saved."))
         else:
             phone.phone_remove(user=user, channel=channel)
             messages.success(request, _("Number removed."))

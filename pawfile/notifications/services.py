@@ -262,6 +262,31 @@ def deliveries_sent(*, ids: list[int], provider_id: str) -> None:
     )
 
 
+def deliveries_sent_many(sent: list[tuple[list[int], str]]) -> None:
+    """:func:`deliveries_sent` for several mails at once, ``(delivery ids, provider id)``
+    each: one UPDATE, the provider id chosen per row by a ``CASE`` (written out: the ORM's
+    ``Case`` took longer to build than the database to run it)."""
+    from django.db import connection
+
+    pairs = [(i, pid[:200]) for ids, pid in sent for i in ids]
+    if not pairs:
+        return
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    whens = " ".join(["WHEN %s THEN %s"] * len(pairs))
+    marks = ", ".join(["%s"] * len(pairs))
+    sql = (
+        f"UPDATE {table} SET status = %s, provider_id = CASE id {whens} END, "  # noqa: S608 - names from the model
+        f"error = '', sent_at = %s WHERE id IN ({marks})"
+    )
+    params: list[Any] = [DeliveryStatus.SENT]
+    for i, pid in pairs:
+        params += [i, pid]
+    params.append(connection.ops.adapt_datetimefield_value(timezone.now()))
+    params += [i for i, _pid in pairs]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def deliveries_failed(*, ids: list[int], error: str, permanent: bool) -> None:
     """Record a refused delivery; a permanent refusal blocks the channel for the recipient
     (see :func:`channel_block`)."""

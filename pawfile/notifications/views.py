@@ -22,9 +22,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pawfile.accounts.models import User
 from pawfile.lib.webforms import service_refusals
-from pawfile.notifications import calendar, channels, live, selectors, services, unsubscribe
+from pawfile.notifications import (
+    calendar,
+    channels,
+    live,
+    phone,
+    selectors,
+    services,
+    unsubscribe,
+)
 from pawfile.notifications.choices import Kind
 from pawfile.notifications.forms import SettingsForm, field_name
+from pawfile.notifications.models import PhoneChannelKind
 
 PAGE_SIZE = 50
 
@@ -141,6 +150,8 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     available = [c for c in channels.channels_enabled() if c.reaches(user)]
     state = selectors.state(user=user)
     blocked = selectors.blocked_channels(user=user)
+    # SMS after STOP: blocked by the carrier until a START, whatever is ticked here.
+    sms_stopped = phone.sms_stopped(phone.phone_channels_of(user).get(PhoneChannelKind.SMS))
     feed = calendar.calendar_feed_get(user=user)
     if request.method == "POST":
         form = SettingsForm(request.POST, channels=available)
@@ -152,7 +163,11 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
                     quiet_start=form.cleaned_data["quiet_start"],
                     quiet_end=form.cleaned_data["quiet_end"],
                     digest=form.cleaned_data["digest"],
-                    unblock=request.POST.getlist("unblock"),
+                    unblock=[
+                        c
+                        for c in request.POST.getlist("unblock")
+                        if not (sms_stopped and c == PhoneChannelKind.SMS)
+                    ],
                 )
                 messages.success(request, _("Notification settings saved."))
                 return redirect("notification_settings")
@@ -175,6 +190,8 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "blocked": blocked.values(),
+            "sms_stopped": sms_stopped,
+            "service_number": phone.sms_service_number() if sms_stopped else "",
             "off_channels": [c for c in channels.channels_all() if not c.enabled()],
             "calendar_urls": calendar.calendar_urls(feed) if feed else None,
         },

@@ -9,21 +9,28 @@ fewer round trips.
   (which returns the existing row and enqueues nothing): one key, one message, as always.
   After commit, the new ids are handed to the queue ``TASK_IDS`` per task.
 - ``outbox_deliver_many`` (the task ``outbox_deliver_many``) claims the rows it was given with
-  one conditional UPDATE (``pending`` and due; ``RETURNING`` names the rows it took), then
-  delivers them one after the other inside ``mail.smtp_session()`` (one SMTP connection for
-  all the mail among them), recording each outcome in its own transaction right after its
-  send, exactly as ``outbox_deliver`` does. So the window in which a killed worker causes a
-  duplicate is the same as for one message (see ``docs/architecture.md``, Outbox): a worker
-  killed mid-batch leaves the rows it had not finished ``sending`` under its lease; the
-  sweeper re-enqueues them when the lease expires. Ids the UPDATE did not take (an expired
-  lease to take over, a row already sent) go through ``outbox_deliver`` one by one, which
-  knows those cases.
+  one conditional UPDATE (``pending`` and due; ``RETURNING`` names the rows it took), reads
+  them in one query, lets each kind's handler ``prepare`` its messages at once (the email
+  channel reads every recipient, notification, block and preference of the batch in three
+  queries), then delivers them one after the other inside ``mail.smtp_session()`` (one SMTP
+  connection for all the mail among them). A failure is recorded right after its attempt,
+  as ``outbox_deliver`` does; the successes are recorded together when the batch ends: one
+  transaction with one UPDATE of the rows to ``sent``, one INSERT of their attempts, and the
+  writes handlers deferred with :func:`after_batch` (the email channel's ``Delivery`` rows).
+  So the duplicate window (see ``docs/architecture.md``, Outbox) is the batch: a worker
+  killed mid-batch leaves every row of it ``sending`` under its lease, including the ones
+  whose mail the server had taken already, and the sweeper re-enqueues them when the lease
+  expires; each such mail is sent again, with the same ``Message-ID``. Ids the UPDATE did
+  not take (an expired lease to take over, a row already sent) go through
+  ``outbox_deliver`` one by one, which knows those cases.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +39,9 @@ from django.utils import timezone
 
 from pawfile.lib.tasks import enqueue_on_commit
 from pawfile.outbox import mail, services
-from pawfile.outbox.choices import MessageStatus
-from pawfile.outbox.handlers import handler_get
-from pawfile.outbox.models import OutboxMessage
+from pawfile.outbox.choices import AttemptOutcome, MessageStatus
+from pawfile.outbox.handlers import Handler, handler_get
+from pawfile.outbox.models import OutboxAttempt, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +146,105 @@ def outbox_claim_many(*, message_ids: Sequence[int], now: Any = None) -> list[in
         return sorted(row[0] for row in cursor.fetchall())
 
 
+_batch = threading.local()
+
+
+def after_batch(flush: Callable[[list[Any]], None], item: Any) -> None:
+    """Defer a write that records a successful delivery until its batch is recorded.
+
+    Inside :func:`outbox_deliver_many` (in the thread running it), ``item`` is kept and
+    ``flush`` runs once when the batch ends, with every item given for it, in the
+    transaction that marks the batch's rows ``sent`` (in a savepoint: if it raises, that is
+    logged and the rows are still marked). Anywhere else, ``flush([item])`` runs at once.
+    ``flush`` should be a module-level function (items are grouped by it)."""
+    pending: dict[Callable[[list[Any]], None], list[Any]] | None = getattr(_batch, "pending", None)
+    if pending is None:
+        flush([item])
+    else:
+        pending.setdefault(flush, []).append(item)
+
+
+@contextmanager
+def _deferring() -> Iterator[dict[Callable[[list[Any]], None], list[Any]]]:
+    outer = getattr(_batch, "pending", None)
+    pending: dict[Callable[[list[Any]], None], list[Any]] = {}
+    _batch.pending = pending
+    try:
+        yield pending
+    finally:
+        _batch.pending = outer
+
+
+def _prepare(messages: list[OutboxMessage]) -> None:
+    """Let each kind's handler read what its messages need at once (see ``handlers``)."""
+    by_kind: dict[str, list[OutboxMessage]] = {}
+    for message in messages:
+        by_kind.setdefault(message.kind, []).append(message)
+    for kind, group in by_kind.items():
+        handler = handler_get(kind)
+        if handler is None or handler.prepare is None:
+            continue
+        try:
+            handler.prepare(group)
+        except Exception:
+            # Each message is then read on its own by ``deliver``.
+            log.exception("outbox: preparing %d %s messages failed", len(group), kind)
+
+
+def _mark_sent_many(
+    sent: list[tuple[OutboxMessage, Handler, int]],
+    pending: dict[Callable[[list[Any]], None], list[Any]],
+) -> None:
+    """Record a batch's successes, as ``services._mark_sent`` does for one, in one
+    transaction: one UPDATE per distinct kept payload (one, as a rule), one INSERT of the
+    attempts, then the deferred writes (:func:`after_batch`)."""
+    if not sent and not pending:
+        return
+    now = timezone.now()
+    changes = services.sent_changes(now)
+    keep_all: list[int] = []
+    trimmed: list[tuple[dict[str, Any], list[int]]] = []
+    for message, handler, _ms in sent:
+        if not message.sensitive:
+            keep_all.append(message.pk)
+            continue
+        kept = {k: v for k, v in message.payload.items() if k in handler.keep_when_sent}
+        for payload, ids in trimmed:
+            if payload == kept:
+                ids.append(message.pk)
+                break
+        else:
+            trimmed.append((kept, [message.pk]))
+    with transaction.atomic():
+        sent_rows = OutboxMessage.objects.exclude(status=MessageStatus.SENT)
+        if keep_all:
+            sent_rows.filter(pk__in=keep_all).update(**changes)
+        for payload, ids in trimmed:
+            sent_rows.filter(pk__in=ids).update(**changes, payload=payload)
+        OutboxAttempt.objects.bulk_create(
+            [
+                OutboxAttempt(
+                    message_id=message.pk,
+                    number=message.attempts,
+                    outcome=AttemptOutcome.SENT,
+                    duration_ms=duration_ms,
+                    created_at=now,
+                )
+                for message, _handler, duration_ms in sent
+            ]
+        )
+        for flush, items in pending.items():
+            try:
+                with transaction.atomic():
+                    flush(items)
+            except Exception:
+                log.exception("outbox: recording %d deliveries after a batch failed", len(items))
+
+
 def outbox_deliver_many(*, message_ids: Sequence[int]) -> dict[str, int]:
-    """Deliver several messages: claim them in one statement, send them over one SMTP
-    connection (see the module docstring), record each outcome right after its send.
+    """Deliver several messages: claim them in one statement, prepare them by kind, send
+    them over one SMTP connection, record each failure right after its attempt and the
+    successes together at the end (see the module docstring).
 
     Returns how many ended in each status (``sent``, ``pending``, ``failed``; ``None``
     outcomes, rows not ours to send, are counted as ``skipped``). Never raises for a
@@ -151,16 +254,25 @@ def outbox_deliver_many(*, message_ids: Sequence[int]) -> dict[str, int]:
     claimed = outbox_claim_many(message_ids=ids)
     outcomes: dict[str, int] = {}
     by_id = {m.pk: m for m in OutboxMessage.objects.filter(pk__in=claimed)}
-    with mail.smtp_session():
-        for message_id in claimed:
-            message = by_id.get(message_id)
-            status = services.outbox_attempt(message) if message is not None else None
-            outcomes[status or "skipped"] = outcomes.get(status or "skipped", 0) + 1
-            if status not in (MessageStatus.SENT, None):
-                mail.smtp_session_reset()  # the connection may be broken: a fresh one next
+    messages = [by_id[i] for i in claimed if i in by_id]
+    _prepare(messages)
+    sent: list[tuple[OutboxMessage, Handler, int]] = []
+    with mail.smtp_session(), _deferring() as pending:
+        try:
+            for message in messages:
+                status = services.outbox_attempt(message, sent_later=sent)
+                outcomes[status] = outcomes.get(status, 0) + 1
+                if status != MessageStatus.SENT:
+                    mail.smtp_session_reset()  # the connection may be broken: a fresh one next
+        finally:
+            _mark_sent_many(sent, pending)
+    skipped = len(claimed) - len(messages)  # claimed, then gone (deleted meanwhile)
+    if skipped:
+        outcomes["skipped"] = outcomes.get("skipped", 0) + skipped
+    taken = set(claimed)
     for message_id in ids:
-        if message_id not in by_id:
+        if message_id not in taken:
             # Not pending: maybe an expired lease to take over, maybe sent already.
-            status = services.outbox_deliver(message_id=message_id)
-            outcomes[status or "skipped"] = outcomes.get(status or "skipped", 0) + 1
+            alone = services.outbox_deliver(message_id=message_id) or "skipped"
+            outcomes[alone] = outcomes.get(alone, 0) + 1
     return outcomes

@@ -12,16 +12,23 @@ later", a rejected login, which is the operator's to fix) is retried with backof
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import random
+import re
 import smtplib
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from email.utils import parseaddr
+from email.policy import compat32
+from email.utils import formatdate, parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, forbid_multi_line_headers
 
 from pawfile.outbox.handlers import DeliveryError
 from pawfile.outbox.models import OutboxMessage
@@ -178,3 +185,108 @@ def _text(value: bytes | str) -> str:
 
 def _smtp_replies(recipients: dict[str, tuple[int, bytes]]) -> str:
     return "; ".join(f"{addr}: {code} {_text(reply)}" for addr, (code, reply) in recipients.items())
+
+
+# --- A text + HTML mail, built and sent without Django's MIME objects ------------------------
+#
+# For the many mails of a batch (the email channel): the same bytes as
+# ``EmailMultiAlternatives(...).message().as_bytes(linesep="\r\n")`` (but for the random
+# boundary and the Date), written out directly; building them through the ``email``
+# package's objects and generator was most of a mail's CPU in the worker.
+# ``tests/outbox/test_mime.py`` compares the two byte for byte.
+
+_FOLD = compat32.clone(linesep="\r\n")
+_LINES = re.compile(r"\r\n|\r|\n")
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to"})
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+
+
+def _header(name: str, value: str) -> bytes:
+    """One header line as Django's message and the ``compat32`` generator write it."""
+    if (
+        len(name) + len(value) <= 76
+        and value.isascii()
+        and "\n" not in value
+        and "\r" not in value
+        and name.lower() not in _ADDRESS_HEADERS
+    ):
+        return f"{name}: {value}\r\n".encode("ascii")
+    name, value = forbid_multi_line_headers(name, value, "utf-8")  # BadHeaderError as Django
+    return _FOLD.fold_binary(name, value)
+
+
+@functools.lru_cache(maxsize=16)
+def _sender(from_email: str) -> tuple[str, bytes]:
+    """The envelope sender and the ``From`` line for ``from_email``."""
+    from django.core.mail.message import sanitize_address
+
+    return sanitize_address(from_email, "utf-8"), _header("From", from_email)
+
+
+def _text_part(subtype: str, text: str) -> bytes | None:
+    """One ``text/<subtype>`` part, or ``None`` when a line is too long for 8bit (Django
+    then uses quoted-printable: left to its own code)."""
+    data = "\r\n".join(_LINES.split(text)).encode("utf-8")
+    if any(len(line) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in data.split(b"\r\n")):
+        return None
+    cte = b"7bit" if data.isascii() else b"8bit"
+    return (
+        b"Content-Type: text/" + subtype.encode("ascii") + b'; charset="utf-8"\r\n'
+        b"MIME-Version: 1.0\r\nContent-Transfer-Encoding: " + cte + b"\r\n\r\n" + data
+    )
+
+
+def alternative_bytes(
+    *, subject: str, text: str, html: str, to: str, headers: Mapping[str, str],
+    from_email: str | None = None,
+) -> tuple[str, list[str], bytes] | None:  # fmt: skip
+    """``(envelope sender, recipients, message bytes)`` of a ``multipart/alternative`` mail
+    with a UTF-8 text and HTML part, to one address, with ``headers`` added after
+    ``Message-ID``/``Date`` as Django adds them. ``None`` when this writer does not cover
+    the mail (an address that is not plain ASCII, a line longer than 998 bytes, an empty
+    ``text``): use Django's ``EmailMultiAlternatives``. Raises ``BadHeaderError`` for a
+    header value with a line break, as Django does."""
+    if not text or not _PLAIN_ADDRESS.fullmatch(to):
+        return None  # (Django leaves an empty text part out)
+    plain, rich = _text_part("plain", text), _text_part("html", html)
+    if plain is None or rich is None:
+        return None
+    sender, from_line = _sender(from_email or settings.DEFAULT_FROM_EMAIL)
+    boundary = ""
+    while not boundary or boundary.encode() in plain or boundary.encode() in rich:
+        boundary = f"==============={random.randrange(sys.maxsize):0{_BOUNDARY_DIGITS}d}=="
+    lines = [
+        _header("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        b"MIME-Version: 1.0\r\n",
+        _header("Subject", subject),
+        from_line,
+        f"To: {to}\r\n".encode("ascii") if len(to) <= 74 else _header("To", to),
+    ]
+    if not any(name.lower() == "date" for name in headers):
+        lines.append(_header("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
+    lines += [_header(name, value) for name, value in headers.items()
+              if name.lower() not in _ADDRESS_HEADERS]  # fmt: skip
+    mark = b"--" + boundary.encode("ascii")
+    body = b"\r\n" + mark + b"\r\n" + plain + b"\r\n" + mark + b"\r\n" + rich
+    return sender, [to], b"".join(lines) + body + b"\r\n" + mark + b"--\r\n"
+
+
+def send_alternative(
+    *, subject: str, text: str, html: str, to: str, headers: Mapping[str, str]
+) -> None:
+    """Send a text + HTML mail to ``to`` from ``DEFAULT_FROM_EMAIL``: inside
+    :func:`smtp_session` with an SMTP backend, the bytes of :func:`alternative_bytes` over
+    the session's connection; otherwise (or when that writer does not cover the mail) with
+    Django's ``EmailMultiAlternatives``. Raises what ``smtplib`` raises (or ``OSError``)."""
+    connection = mail_connection()
+    if isinstance(connection, SMTPBackend) and connection.connection is not None:
+        built = alternative_bytes(subject=subject, text=text, html=html, to=to, headers=headers)
+        if built is not None:
+            connection.connection.sendmail(*built)
+            return
+    email = EmailMultiAlternatives(
+        subject=subject, body=text, to=[to], headers=dict(headers), connection=connection
+    )
+    email.attach_alternative(html, "text/html")
+    email.send()

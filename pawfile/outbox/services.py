@@ -164,10 +164,16 @@ def outbox_deliver(*, message_id: int) -> str | None:
     return outbox_attempt(message)
 
 
-def outbox_attempt(message: OutboxMessage) -> str:
+def outbox_attempt(
+    message: OutboxMessage, *, sent_later: list[tuple[OutboxMessage, Handler, int]] | None = None
+) -> str:
     """One attempt at a message this worker has claimed (``outbox_claim``, or
     ``batch.outbox_claim_many``): call the kind's handler and record the outcome, as
-    :func:`outbox_deliver` describes. Returns the message's new status."""
+    :func:`outbox_deliver` describes. Returns the message's new status.
+
+    With ``sent_later`` (a batch), a success is not recorded here: ``(message, handler,
+    duration in ms)`` is appended for the caller to record with the rest of its batch
+    (``batch.outbox_deliver_many``); a failure is recorded at once all the same."""
     handler = handler_get(message.kind)
     started = time.monotonic()
     error: str | None = None
@@ -187,21 +193,29 @@ def outbox_attempt(message: OutboxMessage) -> str:
     duration_ms = int((time.monotonic() - started) * 1000)
     if error is None:
         assert handler is not None
+        if sent_later is not None:
+            sent_later.append((message, handler, duration_ms))
+            return MessageStatus.SENT
         return _mark_sent(message, handler, duration_ms)
     return _mark_failed(message, error[:ERROR_MAX], permanent, duration_ms, retry_after=retry_after)
 
 
-def _mark_sent(message: OutboxMessage, handler: Handler, duration_ms: int) -> str:
-    """Record the delivery. Whatever became of the row meanwhile (a worker that took over an
-    expired lease may have moved it on), the provider took the message: it is ``sent``."""
-    now = timezone.now()
-    changes: dict[str, Any] = {
+def sent_changes(now: Any) -> dict[str, Any]:
+    """The columns of a row whose message the provider took at ``now``."""
+    return {
         "status": MessageStatus.SENT,
         "sent_at": now,
         "lease_until": None,
         "last_error": "",
         "updated_at": now,
     }
+
+
+def _mark_sent(message: OutboxMessage, handler: Handler, duration_ms: int) -> str:
+    """Record the delivery. Whatever became of the row meanwhile (a worker that took over an
+    expired lease may have moved it on), the provider took the message: it is ``sent``."""
+    now = timezone.now()
+    changes = sent_changes(now)
     if message.sensitive:
         changes["payload"] = {
             k: v for k, v in message.payload.items() if k in handler.keep_when_sent

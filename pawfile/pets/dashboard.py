@@ -172,10 +172,11 @@ def _render(request: HttpRequest, pet: Pet, user: User) -> tuple[tuple[str, str]
     return (nonce, render_to_string("pets/_dashboard.html", context)), main_ok and actions_ok
 
 
-def dashboard_html(request: HttpRequest, pet: Pet) -> SafeString:
+def dashboard_html(request: HttpRequest, pet: Pet, *, csrf_token: str = "") -> SafeString:
     """The cards of the pet page for the signed-in user, from the cache when this state of
     the pet was drawn before (``pet`` comes from the gate, ``pets.selectors.pet_get``);
-    panels that are not cacheable and the CSRF token are put in for this request."""
+    panels that are not cacheable and the CSRF token are put in for this request (
+    ``csrf_token`` when given, the page's own ``get_token(request)``, else a new one)."""
     user = request.user
     assert isinstance(user, User)
     key = dashboard_key(request=request, pet=pet, user=user)
@@ -188,5 +189,5 @@ def dashboard_html(request: HttpRequest, pet: Pet) -> SafeString:
     html = _live_panels(html, nonce, request, pet)
     marker = _csrf_placeholder(nonce)
     if marker in html:
-        html = html.replace(marker, get_token(request))
+        html = html.replace(marker, csrf_token or get_token(request))
     return mark_safe(html)  # noqa: S308 - rendered by our templates, escaped there

@@ -22,6 +22,7 @@ from django.http import (
     HttpResponseBase,
     JsonResponse,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -174,7 +175,9 @@ def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
     """The pet's dashboard. The gate runs on every request; the cards come from the cache
     when this state of the pet was drawn before (``pets.dashboard``)."""
     pet = selectors.pet_get(user=_user(request), pet_id=pet_id)  # the one access check
-    context = {"pet": pet, "dashboard": dashboard.dashboard_html(request, pet)}
+    token = get_token(request)  # one masked token for the page: the cards' forms and the shell's
+    cards = dashboard.dashboard_html(request, pet, csrf_token=token)
+    context = {"pet": pet, "dashboard": cards, "csrf_token": token}
     return render(request, "pets/pet_detail.html", context)
 
 

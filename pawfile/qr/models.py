@@ -123,7 +123,8 @@ class Scan(models.Model):
     """One visit of ``/r/{id}``. No address is kept: ``visitor`` is a salted hash of the
     client address and the day (unique visitors per day, not across days)."""
 
-    code = models.ForeignKey(QRCode, on_delete=models.CASCADE, related_name="scans")
+    # No index of its own: qr_scan_code_at_idx (code, at) serves lookups by code.
+    code = models.ForeignKey(QRCode, on_delete=models.CASCADE, related_name="scans", db_index=False)
     at = models.DateTimeField()
     genuine = models.BooleanField(default=False)  # came from the printed code (its marker)
     bot = models.BooleanField(default=False)

@@ -28,14 +28,12 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from pawfile.accounts.models import Membership
+from pawfile.accounts.sessions import ENGINES as SESSION_TABLE_ENGINES
 
 SESSION_KEY_SHAPE = re.compile(r"^[a-z0-9]{32,40}$")  # what Django's session keys look like
 SESSION_MAX = 64  # characters of the cookie kept with a scan
 MAX_SESSIONS = 200  # per batch, for engines read key by key
-TABLE_ENGINES = {
-    "django.contrib.sessions.backends.db",
-    "django.contrib.sessions.backends.cached_db",
-}
+TABLE_ENGINES = set(SESSION_TABLE_ENGINES)
 
 
 def _user_id(data: dict[str, object]) -> int | None:

@@ -37,7 +37,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -82,6 +82,23 @@ class Entry:
     active: bool
     expires_at: float | None
     scan_limit: int | None
+    # The 302's headers, built once and handed to every request's ``start_response`` (the
+    # server and the layers in front copy them, never change them); ``gone``: never served.
+    headers: list[tuple[str, str]] = field(default_factory=list, compare=False)
+    gone: bool = False
+
+    @classmethod
+    def of(
+        cls, location: str | None, active: bool, expires_at: float | None, scan_limit: int | None
+    ) -> Entry:
+        headers = [
+            ("Location", location or ""),
+            ("Cache-Control", "no-store"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Content-Length", "0"),
+        ]
+        gone = not active or location is None
+        return cls(location, active, expires_at, scan_limit, headers, gone)
 
 
 class RedirectTable:
@@ -105,11 +122,13 @@ class RedirectTable:
         for code_id, kind, target, active, expires_at, limit, count in rows.iterator(
             chunk_size=2000
         ):
+            if not code_id_valid(code_id):  # requests look ids up without checking their shape
+                continue
             if kind == TargetKind.UNCLAIMED:
                 target = f"{CLAIM_PREFIX}{code_id}"
             location = target if target and _HEADER_SAFE.match(target) else None
             expiry = expires_at.timestamp() if expires_at is not None else None
-            entries[code_id] = Entry(location, active, expiry, limit)
+            entries[code_id] = Entry.of(location, active, expiry, limit)
             if limit is not None:
                 counts[code_id] = count
         if counts:
@@ -213,31 +232,18 @@ class QrRedirect:
                     "503 Service Unavailable", [("Retry-After", "1"), ("Content-Length", "0")]
                 )
                 return []
-        entry = entries.get(code_id) if code_id_valid(code_id) else None
+        entry = entries.get(code_id)  # the map holds well-formed ids only (``load``)
         if entry is None:
             next(unknown_hits)  # counted in the metrics at the next flush
             return self._page(meta, start_response, 404)
         now = time.time()
-        if (
-            not entry.active
-            or entry.location is None
-            or (entry.expires_at is not None and now >= entry.expires_at)
-        ):
+        if entry.gone or (entry.expires_at is not None and now >= entry.expires_at):
             return self._page(meta, start_response, 410)
-        head = method == "HEAD"
-        if not head:
+        if method == "GET":
             if entry.scan_limit is not None and not self.table.scan_allowed(code_id):
                 return self._page(meta, start_response, 410)
             scan_record(meta, code_id, now, meta.get("QUERY_STRING") == PRINTED_MARKER)
-        start_response(
-            "302 Found",
-            [
-                ("Location", entry.location),
-                ("Cache-Control", "no-store"),
-                ("Referrer-Policy", "no-referrer"),
-                ("Content-Length", "0"),
-            ],
-        )
+        start_response("302 Found", entry.headers)
         return []
 
     def _page(

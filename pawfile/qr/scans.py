@@ -1,11 +1,13 @@
 """Scans recorded without a database write in the request: a buffer flushed in batches.
 
-The redirect layer appends one ``ScanEvent`` per answered scan to ``buffer`` (a ``deque``:
-``append`` and ``popleft`` are atomic, so request threads take no lock). ``scan_buffer_flush``
-— run by the redirect refresher every ``PAWFILE_QR_FLUSH_INTERVAL_MS`` and once more when the
-process stops cleanly — takes what is there and writes it in one transaction: a ``Scan`` row
-per event (``bulk_create``) and one ``UPDATE`` per code adding to ``scan_count`` and setting
-``last_scan_at``. Scans of a code deleted meanwhile are dropped. If the database refuses, the
+The redirect layer appends one event per answered scan to ``buffer`` (a ``deque``:
+``append`` and ``popleft`` are atomic, so request threads take no lock): a plain tuple of
+``ScanEvent``'s fields. ``scan_buffer_flush`` — run by the redirect refresher every
+``PAWFILE_QR_FLUSH_INTERVAL_MS`` and once more when the process stops cleanly — takes what is
+there and writes it, ``MAX_BATCH`` events a transaction: a ``Scan`` row per event (``COPY`` on
+PostgreSQL, one ``executemany`` on SQLite; the instant as the text the database stores) and
+one statement adding to the codes' ``scan_count`` and setting ``last_scan_at``. Scans of a
+code deleted meanwhile are dropped. If the database refuses, the
 batch goes back to the front of the buffer and the next flush tries again; past
 ``MAX_BUFFERED`` events the oldest are dropped (and logged) rather than exhausting memory.
 
@@ -38,13 +40,13 @@ import threading
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
 import maxminddb
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
@@ -58,11 +60,22 @@ from pawfile.qr.ownscans import SESSION_MAX, OwnScans
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
-# The table name is the model's own; the values are parameters.
+COLUMNS = "code_id, at, genuine, bot, referrer_host, visitor, device, os, browser, country"
+# The table names are the models' own; the values are parameters.
 INSERT = (
-    f"INSERT INTO {Scan._meta.db_table} "  # noqa: S608
-    "(code_id, at, genuine, bot, referrer_host, visitor, device, os, browser, country) "
+    f"INSERT INTO {Scan._meta.db_table} ({COLUMNS}) "  # noqa: S608
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+COPY = f"COPY {Scan._meta.db_table} ({COLUMNS}) FROM STDIN"
+COUNT_ADD = (
+    f"UPDATE {QRCode._meta.db_table} "  # noqa: S608
+    "SET scan_count = scan_count + %s, last_scan_at = %s WHERE id = %s"
+)
+COUNT_ADD_MANY = (  # PostgreSQL: every code of a batch in one statement
+    f"UPDATE {QRCode._meta.db_table} AS c "  # noqa: S608
+    "SET scan_count = c.scan_count + v.n, last_scan_at = v.last "
+    "FROM unnest(%s::text[], %s::bigint[], %s::timestamptz[]) AS v(id, n, last) "
+    "WHERE c.id = v.id"
 )
 UA_MAX = 300
 FAMILY_MAX = 64
@@ -76,8 +89,10 @@ _BOT = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ScanEvent:
+class ScanEvent(NamedTuple):
+    """The fields of a buffered scan. The buffer holds plain tuples in this order (a tuple
+    costs a request far less than any class); ``ScanEvent(*event)`` names them."""
+
     code_id: str
     at: float  # epoch seconds
     genuine: bool
@@ -88,7 +103,8 @@ class ScanEvent:
     session: str = ""  # the session cookie's value, "" without one (ownscans.py)
 
 
-buffer: collections.deque[ScanEvent] = collections.deque()
+Event = tuple[str, float, bool, str, str, str, str, str]  # a ScanEvent's fields
+buffer: collections.deque[Event] = collections.deque()
 _flush_lock = threading.Lock()
 unknown_hits = itertools.count()  # next() is atomic: the redirect layer counts 404s here
 _unknown_reported = 0
@@ -146,17 +162,19 @@ def _session_of(cookies: str) -> str:
 
 
 def scan_record(meta: dict[str, Any], code_id: str, at: float, genuine: bool) -> None:
-    """Append one scan (called by the redirect layer; no I/O)."""
-    cookies = meta.get("HTTP_COOKIE")
+    """Append one scan (called by the redirect layer; no I/O): a tuple of ``ScanEvent``'s
+    fields, the headers as they came (cut to size); all the rest is the flush's work."""
+    get = meta.get
+    cookies = get("HTTP_COOKIE")
     buffer.append(
-        ScanEvent(
+        (
             code_id,
             at,
             genuine,
-            meta.get("HTTP_USER_AGENT", "")[:UA_MAX],
-            meta.get("HTTP_REFERER", "")[:512],
-            meta.get("REMOTE_ADDR", ""),
-            meta.get("HTTP_X_FORWARDED_FOR", "")[:512],
+            get("HTTP_USER_AGENT", "")[:UA_MAX],
+            get("HTTP_REFERER", "")[:512],
+            get("REMOTE_ADDR", ""),
+            get("HTTP_X_FORWARDED_FOR", "")[:512],
             _session_of(cookies) if cookies else "",
         )
     )
@@ -164,12 +182,12 @@ def scan_record(meta: dict[str, Any], code_id: str, at: float, genuine: bool) ->
 
 def pending_by_code() -> collections.Counter[str]:
     """Scans buffered but not yet written, per code."""
-    return collections.Counter(event.code_id for event in list(buffer))
+    return collections.Counter(event[0] for event in list(buffer))
 
 
-def _address(event: ScanEvent) -> str:
+def _address(remote_addr: str, forwarded_for: str) -> str:
     request = SimpleNamespace(
-        META={"REMOTE_ADDR": event.remote_addr, "HTTP_X_FORWARDED_FOR": event.forwarded_for}
+        META={"REMOTE_ADDR": remote_addr, "HTTP_X_FORWARDED_FOR": forwarded_for}
     )
     return client_ip(cast(HttpRequest, request))
 
@@ -240,60 +258,128 @@ class Pacer:
         self.mark = time.thread_time()
 
 
-def _rows(
-    events: list[ScanEvent], live: Owners, people: OwnScans, pacer: Pacer
-) -> list[tuple[Any, ...]]:
+class Batch:
+    """What one batch of events becomes: the rows to store (``COLUMNS``' order, the instant as
+    the text the database stores), per code the scans and the latest instant, the scans per
+    kind for the metrics, and what the ``hooks`` receivers are told."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.per_code: dict[str, list[Any]] = {}  # code id -> [scans, latest epoch seconds]
+        self.kinds: collections.Counter[str] = collections.Counter()
+        self.recorded: list[tuple[str, float, bool]] = []  # code id, instant, bot
+
+
+class _Instants:
+    """Epoch seconds as the text the connection stores, worked out once per whole second.
+
+    SQLite keeps ``str()`` of the naive instant in the connection's zone (what Django's own
+    ``adapt_datetimefield_value`` gives); PostgreSQL reads UTC with its offset (``COPY``
+    text). The day (UTC) salts the visitor hash."""
+
+    def __init__(self) -> None:
+        self.postgres = connection.vendor == "postgresql"
+        self.zone = connection.timezone
+        self.suffix = "+00" if self.postgres else ""
+        self.seconds: dict[int, tuple[str, str, dt.date, dt.datetime]] = {}
+
+    def second(self, whole: int) -> tuple[str, str, dt.date, dt.datetime]:
+        """For the second ``whole``: the text of its instant with no fraction, the text
+        that goes before a fraction, its day (UTC) and the aware instant."""
+        found = self.seconds.get(whole)
+        if found is None:
+            at = dt.datetime.fromtimestamp(whole, tz=dt.UTC)
+            if self.postgres:
+                text = at.replace(tzinfo=None).isoformat(" ")  # 2026-12-03 14:05:00
+                found = (f"{text}+00", f"{text}.", at.date(), at)
+            else:
+                text = str(at.astimezone(self.zone).replace(tzinfo=None))
+                found = (text, f"{text}.", at.date(), at)
+            self.seconds[whole] = found
+        return found
+
+    def text(self, at: float) -> tuple[str, dt.date]:
+        """The stored text of ``at`` (to the microsecond) and its day (what ``_rows``
+        does inline)."""
+        whole, micro = divmod(round(at * 1_000_000), 1_000_000)
+        plain, before, day, _instant = self.seconds.get(whole) or self.second(whole)
+        if not micro:
+            return plain, day
+        return f"{before}{micro:06d}{self.suffix}", day
+
+
+def _rows(events: list[Event], live: Owners, people: OwnScans, pacer: Pacer) -> Batch:
     """One row per event of a live code, but none for its own people's scans. What
-    repeats (an agent, a referrer, a client on a day) is worked out once per batch."""
-    adapt = connection.ops.adapt_datetimefield_value
-    # Handed over naive in the connection's zone, which is what the backend stores (SQLite)
-    # or reads it in (PostgreSQL): an aware value made the backend look up settings.USE_TZ
-    # through the lazy settings object on every row, two thirds of the flush's CPU.
-    zone = connection.timezone
-    hosts: dict[str, str] = {}
-    visitors: dict[tuple[str, str, dt.date], tuple[str, str]] = {}
-    rows = []
+    repeats (an agent with a referrer and a client; a client on a day) is worked out once
+    per batch: most events cost a few dictionary lookups."""
+    batch = Batch()
+    rows, per_code, kinds = batch.rows, batch.per_code, batch.kinds
+    recorded = batch.recorded if hooks.has_receivers() else None
+    instants = _Instants()
+    seconds, second, suffix = instants.seconds, instants.second, instants.suffix
+    clients: dict[tuple[str, str, str, str], tuple[bool, str, str, str, str, str]] = {}
+    visitors: dict[tuple[str, dt.date], tuple[str, str]] = {}
+    own = 0
     for index, event in enumerate(events):
         if index and not index % YIELD_EVERY:
             pacer.slice_done()  # let request threads have the GIL between slices
-        owners = live.get(event.code_id)
-        if owners is None or (event.session and people.own(event.session, *owners)):
+        code_id, at, genuine, user_agent, referrer, remote, forwarded, session = event
+        owners = live.get(code_id)
+        if owners is None:
             continue
-        at = dt.datetime.fromtimestamp(event.at, tz=dt.UTC)
-        agent = agent_parse(event.user_agent)
-        host = hosts.get(event.referrer)
-        if host is None:
-            host = hosts[event.referrer] = _referrer_host(event.referrer)
-        key = (event.remote_addr, event.forwarded_for, at.date())
-        found = visitors.get(key)
-        if found is None:
-            address = _address(event)
-            found = visitors[key] = (_visitor(address, key[2]), country_of(address))
-        visitor, country = found
-        rows.append(
-            (
-                event.code_id,
-                at,
-                adapt(at.astimezone(zone).replace(tzinfo=None)),
-                event.genuine,
+        if session and people.own(session, *owners):
+            own += 1
+            continue
+        whole, micro = divmod(round(at * 1_000_000), 1_000_000)  # instants.text, inline
+        plain, before, day, _instant = seconds.get(whole) or second(whole)
+        stamp = f"{before}{micro:06d}{suffix}" if micro else plain
+        key = (user_agent, referrer, remote, forwarded)
+        client = clients.get(key)
+        if client is None:
+            agent = agent_parse(user_agent)
+            client = clients[key] = (
                 agent.bot,
-                host,
-                visitor,
+                _referrer_host(referrer),
                 agent.device,
                 agent.os,
                 agent.browser,
-                country,
+                _address(remote, forwarded),
             )
+        bot, host, device, os_family, browser, address = client
+        found = visitors.get((address, day))
+        if found is None:
+            found = visitors[(address, day)] = (_visitor(address, day), country_of(address))
+        visitor, country = found
+        rows.append(
+            (code_id, stamp, genuine, bot, host, visitor, device, os_family, browser, country)
         )
-    return rows
+        counted = per_code.get(code_id)
+        if counted is None:
+            per_code[code_id] = [1, at]
+        else:
+            counted[0] += 1
+            if at > counted[1]:
+                counted[1] = at
+        kinds["bot" if bot else "genuine" if genuine else "typed"] += 1
+        if recorded is not None:
+            recorded.append((code_id, at, bot))
+    if own:
+        kinds["own"] = own
+    return batch
 
 
-def _write(events: list[ScanEvent], pacer: Pacer) -> int:
-    # Plain tuples and one executemany: building thousands of model instances per second
-    # (and the garbage they leave) paused the request threads of the same process for
-    # hundreds of milliseconds (p99 291 ms in bench/redirect.py).
-    ids = {event.code_id for event in events}
-    people = OwnScans(event.session for event in events)  # no query without session cookies
+def _stored(at: float) -> Any:
+    """``at`` as the connection takes a datetime parameter."""
+    return connection.ops.adapt_datetimefield_value(dt.datetime.fromtimestamp(at, tz=dt.UTC))
+
+
+def _write(events: list[Event], pacer: Pacer) -> int:
+    # Plain tuples, the instants as text, one COPY (PostgreSQL) or one executemany
+    # (SQLite) and one statement for the counts: building model instances, datetimes and
+    # parameters row by row took most of a scan's processor time, and their garbage paused
+    # the request threads of the same process.
+    ids = {event[0] for event in events}
+    people = OwnScans(event[7] for event in events)  # no query without session cookies
     codes = QRCode.objects.filter(pk__in=ids)
     live: Owners = {
         code_id: (household_id, owner_id)
@@ -303,29 +389,29 @@ def _write(events: list[ScanEvent], pacer: Pacer) -> int:
     }
     # Built before the transaction, so the (paced) work holds no write lock. A code deleted
     # meanwhile fails the commit (its foreign key); the batch is then tried again.
-    rows = _rows(events, live, people, pacer)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.executemany(INSERT, [(row[0], *row[2:]) for row in rows])
-        per_code: dict[str, tuple[int, dt.datetime]] = {}
-        for row in rows:
-            count, last = per_code.get(row[0], (0, row[1]))
-            per_code[row[0]] = (count + 1, max(last, row[1]))
-        for code_id, (count, last) in per_code.items():
-            QRCode.objects.filter(pk=code_id).update(
-                scan_count=F("scan_count") + count, last_scan_at=last
-            )
-    kinds = collections.Counter(
-        "bot" if row[4] else "genuine" if row[3] else "typed" for row in rows
-    )
-    own = sum(1 for event in events if event.code_id in live) - len(rows)
-    if own:
-        kinds["own"] = own
+    batch = _rows(events, live, people, pacer)
+    counts = [(n, _stored(last), code_id) for code_id, (n, last) in batch.per_code.items()]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(COPY) as copy:
+                for row in batch.rows:
+                    copy.write_row(row)
+            if counts:
+                columns = [[count[i] for count in counts] for i in (2, 0, 1)]
+                cursor.execute(COUNT_ADD_MANY, columns)  # ids, scans, latest
+        else:
+            cursor.executemany(INSERT, batch.rows)
+            cursor.executemany(COUNT_ADD, counts)
+    kinds = batch.kinds
     transaction.on_commit(lambda: _metrics_add(kinds))
-    if hooks.has_receivers():  # the apps above told of the batch once it is committed
-        recorded = [hooks.RecordedScan(row[0], row[1], row[4]) for row in rows]
+    if batch.recorded:  # the apps above told of the batch once it is committed
+        utc = dt.UTC
+        recorded = [
+            hooks.RecordedScan(code_id, dt.datetime.fromtimestamp(at, tz=utc), bot)
+            for code_id, at, bot in batch.recorded
+        ]
         transaction.on_commit(lambda: hooks.scans_recorded_send(recorded))
-    return len(rows)
+    return len(batch.rows)
 
 
 def _metrics_add(kinds: collections.Counter[str]) -> None:
@@ -352,7 +438,7 @@ def scan_buffer_flush(*, pace: float = 0.0) -> int:
     with _flush_lock:
         _unknown_report()
         while buffer:
-            events: list[ScanEvent] = []
+            events: list[Event] = []
             while buffer and len(events) < MAX_BATCH:
                 events.append(buffer.popleft())
             try:

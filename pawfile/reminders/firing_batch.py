@@ -43,7 +43,7 @@ from pawfile.accounts.choices import Role
 from pawfile.accounts.models import Membership, User
 from pawfile.lib import sqlrows
 from pawfile.lib.dates import date_text, user_zone_override
-from pawfile.notifications.batch import SendRequest, notifications_send_many
+from pawfile.notifications.batch import SendRequest, insert_rows, notifications_send_many
 from pawfile.pets.services import pets_revision_bump
 from pawfile.reminders import firing, services
 from pawfile.reminders.choices import OccurrenceStatus
@@ -71,8 +71,9 @@ def reminders_fire_batch(ids: list[int], *, now: dt.datetime, count: firing.Fire
     plans: list[_Plan] = []
     one_by_one: list[int] = []
     stuck = set(ids)  # less what is fired below (a reminder deleted meanwhile stays here)
+    following: dict[tuple[Any, ...], dt.datetime | None] = {}
     for reminder in Reminder.objects.select_related("pet").filter(pk__in=ids).order_by("pk"):
-        plan = _plan(reminder, now=now)
+        plan = _plan(reminder, now=now, following=following)
         if plan is not None:
             plans.append(plan)
             stuck.discard(reminder.pk)
@@ -93,9 +94,15 @@ def reminders_fire_batch(ids: list[int], *, now: dt.datetime, count: firing.Fire
     return stuck
 
 
-def _plan(reminder: Reminder, *, now: dt.datetime) -> _Plan | None:
+def _plan(
+    reminder: Reminder, *, now: dt.datetime, following: dict[tuple[Any, ...], dt.datetime | None]
+) -> _Plan | None:
     """The regular firing of ``reminder`` with its new schedule set on it (not saved), or
-    ``None`` when it is not due, or is a case ``firing.reminder_fire`` handles alone."""
+    ``None`` when it is not due, or is a case ``firing.reminder_fire`` handles alone.
+
+    ``following`` memoises the next occurrence per (start, rule, zone, current due): the
+    expansion is pure, and many reminders of a tick share all four (one daily pill at 09:00
+    for thousands of pets), so it runs once per group rather than once per reminder."""
     seen, due = reminder.next_fire_at, reminder.next_due_at
     if seen is None or seen > now or due is None:
         return None
@@ -103,10 +110,13 @@ def _plan(reminder: Reminder, *, now: dt.datetime) -> _Plan | None:
         return None  # a snooze ending
     if now - seen > firing.grace():
         return None  # missed: listed by the one-by-one path
-    following = services.occurrence_after(reminder, due)
-    if following is not None and following - services.lead_of(reminder) < now - firing.grace():
+    group = (reminder.start_date, reminder.start_time, reminder.rule, reminder.timezone, due)
+    if group not in following:
+        following[group] = services.occurrence_after(reminder, due)
+    after = following[group]
+    if after is not None and after - services.lead_of(reminder) < now - firing.grace():
         return None  # more missed ones behind it
-    reminder.next_due_at = following
+    reminder.next_due_at = after
     reminder.next_fire_at = firing.next_fire(reminder, now=now)
     return _Plan(reminder=reminder, seen=seen, due=due)
 
@@ -122,17 +132,10 @@ def _fire(plans: list[_Plan], *, now: dt.datetime) -> int:
         ).values_list("reminder_id", "due_at")
     )
     to_send = [p for p in plans if (p.reminder.pk, p.due) not in settled]
-    Occurrence.objects.bulk_create(
-        [
-            Occurrence(
-                reminder=p.reminder,
-                due_at=p.due,
-                status=OccurrenceStatus.FIRED,
-                fired_at=now,
-                at=now,
-            )
-            for p in to_send
-        ]
+    insert_rows(
+        Occurrence,
+        ("reminder", "due_at", "status", "fired_at", "snoozed_until", "by", "at"),
+        [(p.reminder.pk, p.due, OccurrenceStatus.FIRED, now, None, None, now) for p in to_send],
     )
     notifications_send_many(_requests(to_send))
     return len(to_send)
@@ -143,29 +146,42 @@ def _claim(plans: list[_Plan]) -> None:
     row's ``next_fire_at`` is no longer what was read.
 
     Hand-written as ``UPDATE ... FROM (VALUES (id, seen, new fire, new due), ...)``
-    (PostgreSQL; SQLite since 3.33): the ORM's ``Case(When(...))`` over a few hundred rows
-    costs more to build, and the database more to plan, than the rest of the batch."""
+    (SQLite since 3.33; on PostgreSQL ``unnest`` of one array per column): the ORM's
+    ``Case(When(...))`` over a few hundred rows costs more to build, and the database more
+    to plan, than the rest of the batch."""
     ops = connection.ops
-    typed = "::timestamptz" if connection.vendor == "postgresql" else ""
     table = sqlrows.table(Reminder)
     fields = ("next_fire_at", "next_due_at", "updated_at", "id")
     fire, due, updated, pk = (sqlrows.name(Reminder, field) for field in fields)
-    # SQLite names the columns of VALUES column1, column2...; PostgreSQL is told the same.
-    names = "(column1, column2, column3, column4)" if connection.vendor == "postgresql" else ""
-    rows = ", ".join(["(%s, %s, %s, %s)"] * len(plans))
-    sql = (
-        f"UPDATE {table} SET {fire} = v.column3{typed}, {due} = v.column4{typed}, "  # noqa: S608 - names from the model
-        f"{updated} = %s FROM (VALUES {rows}) AS v{names} "
-        f"WHERE {table}.{pk} = v.column1 AND {table}.{fire} = v.column2{typed}"
-    )
     params: list[Any] = [ops.adapt_datetimefield_value(timezone.now())]
-    for p in plans:
+    if connection.vendor == "postgresql":
+        # One array per column: the same short text for every chunk, which the driver parses
+        # once (a VALUES list of a thousand ``%s`` is parsed again on every call).
+        rows = (
+            "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], "
+            "%s::timestamptz[]) AS v(column1, column2, column3, column4)"
+        )
         params += [
-            p.reminder.pk,
-            ops.adapt_datetimefield_value(p.seen),
-            ops.adapt_datetimefield_value(p.reminder.next_fire_at),
-            ops.adapt_datetimefield_value(p.reminder.next_due_at),
+            [p.reminder.pk for p in plans],
+            [p.seen for p in plans],
+            [p.reminder.next_fire_at for p in plans],
+            [p.reminder.next_due_at for p in plans],
         ]
+    else:
+        # SQLite names the columns of VALUES column1, column2...
+        rows = "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(plans))
+        for p in plans:
+            params += [
+                p.reminder.pk,
+                ops.adapt_datetimefield_value(p.seen),
+                ops.adapt_datetimefield_value(p.reminder.next_fire_at),
+                ops.adapt_datetimefield_value(p.reminder.next_due_at),
+            ]
+    sql = (
+        f"UPDATE {table} SET {fire} = v.column3, {due} = v.column4, "  # noqa: S608 - names from the model
+        f"{updated} = %s FROM ({rows}) AS v "
+        f"WHERE {table}.{pk} = v.column1 AND {table}.{fire} = v.column2"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         moved = cursor.rowcount
@@ -181,16 +197,10 @@ def _requests(plans: list[_Plan]) -> list[SendRequest]:
     for membership in rows.select_related("user").order_by("pk"):
         members[membership.household_id].append(membership)
     bodies: dict[tuple[str, str, dt.datetime, str | None], str] = {}
-    links: dict[int | None, str] = {}
+    links = _Links()
     requests = []
     for p in plans:
         reminder = p.reminder
-        if reminder.pet_id not in links:
-            links[reminder.pet_id] = (
-                reverse("reminders:pet_list", kwargs={"pet_id": reminder.pet_id})
-                if reminder.pet_id
-                else reverse("reminders:list")
-            )
         key = firing._key(reminder, p.due)
         for user in _recipients(reminder, members[reminder.household_id]):
             pet_name = reminder.pet.name if reminder.pet is not None else None
@@ -199,10 +209,33 @@ def _requests(plans: list[_Plan]) -> list[SendRequest]:
                 bodies[text_key] = _body(user, due=p.due, pet_name=pet_name)
             requests.append(SendRequest(
                 recipient=user, kind=firing.NOTIFICATION_KIND, title=reminder.title,
-                body=bodies[text_key], link=links[reminder.pet_id], pet=reminder.pet,
+                body=bodies[text_key], link=links.get(reminder.pet_id), pet=reminder.pet,
                 event_key=key, channels=tuple(reminder.channels) or None,
             ))  # fmt: skip
     return requests
+
+
+class _Links:
+    """The address each notification links to (``firing._notify``'s): a pet's reminders, or
+    the household's. ``reverse`` costs about as much as the rest of a reminder's firing, so
+    the pet address is reversed once, for a stand-in id, and each pet's id put in its place;
+    when the stand-in does not appear exactly once in it, each pet is reversed."""
+
+    STAND_IN = 987654321987
+
+    def __init__(self) -> None:
+        self.household = reverse("reminders:list")
+        pattern = reverse("reminders:pet_list", kwargs={"pet_id": self.STAND_IN})
+        self.parts = (
+            pattern.split(str(self.STAND_IN)) if pattern.count(str(self.STAND_IN)) == 1 else None
+        )
+
+    def get(self, pet_id: int | None) -> str:
+        if not pet_id:
+            return self.household
+        if self.parts is None:
+            return reverse("reminders:pet_list", kwargs={"pet_id": pet_id})
+        return f"{self.parts[0]}{pet_id}{self.parts[1]}"
 
 
 def _recipients(reminder: Reminder, members: list[Membership]) -> list[User]:

@@ -157,3 +157,31 @@ def test_lists_never_show_other_households(world: World, api_client) -> None:
     assert [h["id"] for h in walk(charlie, "/households")] == [world.tom.household_id]
     assert "Rex" not in charlie.get("/pets?q=Rex").content.decode()
     assert [p["name"] for p in walk(api_client("alice"), "/pets")] == ["Rex"]
+
+
+@pytest.mark.parametrize("hand_written", [True, False], ids=["sql", "orm"])
+def test_pet_list_body_is_the_one_the_schema_gives(
+    world: World, api_client, many_pets: list[int], monkeypatch, hand_written: bool
+) -> None:
+    # The list writes its rows to JSON itself (pets.api.pet_page_body): the bytes must be
+    # those PetPage's validation and dump give, with every type of field filled in.
+    from pawfile.lib import sqlrows
+    from pawfile.lib.pagination import page_of
+    from pawfile.lib.renderer import json_bytes
+    from pawfile.pets import selectors
+    from pawfile.pets.api import PetPage
+
+    monkeypatch.setattr(sqlrows, "HAND_WRITTEN", hand_written)
+    Pet.objects.filter(pk=many_pets[0]).update(
+        birth_date=dt.date(2019, 5, 17), birth_date_estimated=True, neutered=True,
+        microchip="941000012345678", colour="Brindle", about="Loves <b>walks</b> & \u00f1",
+    )  # fmt: skip
+    Pet.objects.filter(pk=many_pets[1]).update(neutered=False)
+    response = api_client("alice").get("/pets?limit=3")
+    assert response.status_code == 200
+    rows = selectors.pet_rows(user=world.cast.alice, limit=4)
+    expected = PetPage.model_validate(page_of(rows, 3, ("name", "id"))).model_dump()
+    assert response.content == json_bytes(expected)
+    first = response.json()["items"][0]
+    assert (first["birth_date"], first["neutered"], first["role"]) == ("2019-05-17", True, "owner")
+    assert list(first) == list(PetPage.model_fields["items"].annotation.__args__[0].model_fields)

@@ -47,8 +47,9 @@ SKIPPED_BY_BEARER_CALLS = {
     "django.middleware.csrf.CsrfViewMiddleware": (
         "CSRF protects requests a browser authenticates with a cookie; a bearer call has none"
     ),
-    "django.contrib.auth.middleware.AuthenticationMiddleware": (
-        "reads the user from the session; the API's bearer auth sets the token's user"
+    "pawfile.accounts.middleware.SessionUserMiddleware": (
+        "reads the user from the session (Django's AuthenticationMiddleware with a cheaper "
+        "read); the API's bearer auth sets the token's user"
     ),
     "pawfile.accounts.middleware.AuthRateLimitMiddleware": (
         "limits POSTs to the sign-in paths, none of which is under /api/v1/ (the API has its "

@@ -78,8 +78,21 @@ def test_hidden_contacts_say_scan_the_code(lost: Lost) -> None:
 
 
 def test_a_pet_not_lost_and_without_photo_still_gets_a_poster(cast, pet) -> None:
-    response = cast.client_for("alice").get(f"/pets/{pet.pk}/poster.pdf")
+    """Without tag or public page the GET makes nothing and asks for the POST that makes
+    the page (the poster's code leads there), then the poster comes."""
+    from pawfile.lostpet.models import PublicProfile
+
+    client = cast.client_for("carol")
+    url = f"/pets/{pet.pk}/poster.pdf?lang=en"
+    asked = client.get(url)
+    assert asked.status_code == 200 and 'method="post"' in asked.content.decode()
+    assert PublicProfile.objects.count() == 0
+    made = client.post(url)
+    assert made.status_code == 303 and made["Location"] == url
+    response = client.get(url)
     assert response.status_code == 200
+    slug = PublicProfile.objects.get(pet=pet).slug
+    assert decoded_codes(response.content) == [f"{settings.PAWFILE_BASE_URL}/p/{slug}"]
     assert "LOST" in pdf_text(response.content) and "Rex" in pdf_text(response.content)
 
 

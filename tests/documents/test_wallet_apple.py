@@ -178,12 +178,21 @@ def test_labels_follow_the_language(cast: Cast, rex: Pet, apple_keys: AppleFiles
 def test_without_a_tag_photo_or_contact_the_pass_is_still_whole(
     cast: Cast, pet: Pet, apple_keys: AppleFiles, tmp_path: Path, settings: Any
 ) -> None:
+    from pawfile.lostpet.models import PublicProfile
+
+    # No tag and no public page: the GET makes nothing and asks for the POST that makes
+    # the page, which comes back to the download.
+    client = cast.client_for("alice")
+    asked = client.get(f"/pets/{pet.pk}/wallet/apple.pkpass")
+    assert asked.status_code == 200 and asked["Content-Type"].startswith("text/html")
+    assert 'method="post"' in asked.content.decode()
+    assert not PublicProfile.objects.filter(pet=pet).exists()
+    made = client.post(f"/pets/{pet.pk}/wallet/apple.pkpass")
+    assert made.status_code == 303 and made["Location"] == f"/pets/{pet.pk}/wallet/apple.pkpass"
     archive = download(cast, pet)
     assert set(archive.namelist()) == {"pass.json", "manifest.json", "signature"} | IMAGES
     data = json.loads(archive.read("pass.json"))
-    # No tag: the pet's public page (/p/<slug>, made now) from the lost-pet app.
-    from pawfile.lostpet.models import PublicProfile
-
+    # No tag: the pet's public page (/p/<slug>, made by the POST) from the lost-pet app.
     slug = PublicProfile.objects.get(pet=pet).slug
     assert data["barcodes"][0]["message"] == f"{settings.PAWFILE_BASE_URL}/p/{slug}"
     assert data["generic"]["auxiliaryFields"] == []
@@ -198,6 +207,9 @@ def test_without_a_tag_photo_or_contact_the_pass_is_still_whole(
 def test_an_expired_or_used_up_tag_is_not_the_barcode(
     cast: Cast, rex: Pet, apple_keys: AppleFiles
 ) -> None:
+    from pawfile.lostpet.services import profile_for_pet
+
+    profile_for_pet(rex)  # the public page the card falls back on
     tag = rex.wallet_tag  # type: ignore[attr-defined]
     tag.scan_limit, tag.scan_count = 5, 5
     tag.save()

@@ -4,6 +4,7 @@ the wallet card of the pet page with the wallets set up, not set up, and set up 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import jwt
 import pytest
 
+from pawfile.lostpet.models import PublicProfile
+from pawfile.lostpet.services import profile_for_pet
 from pawfile.pets.models import Pet
 from tests.conftest import Cast
 from tests.documents import wallet_keys
@@ -19,6 +22,20 @@ from tests.documents.wallet_keys import AppleFiles, GoogleFiles
 API = "/documents-api"
 ROLES = [("alice", 200), ("bob", 200), ("carol", 200), ("charlie", 404), (None, 302)]
 API_ROLES = [("alice", 200), ("bob", 200), ("carol", 200), ("charlie", 404), (None, 401)]
+
+
+@pytest.fixture
+def pet(pet: Pet) -> Pet:
+    """Rex with his public page made (the card's QR leads there): the downloads answer at
+    once. A pet without one is ``bare`` (the tests of the page-making POST, below)."""
+    profile_for_pet(pet)
+    return pet
+
+
+@pytest.fixture
+def bare(cast: Cast) -> Pet:
+    """Rex with neither tag nor public page."""
+    return Pet.objects.create(household=cast.household, name="Rex", species="dog")
 
 
 @pytest.fixture
@@ -70,8 +87,70 @@ def test_unknown_pet_and_post(cast: Cast, pet: Pet, keys: Any) -> None:
     client = cast.client_for("alice")
     assert client.get("/pets/999999/wallet/apple.pkpass").status_code == 404
     assert client.get("/pets/999999/wallet/google").status_code == 404
-    assert client.post(f"/pets/{pet.pk}/wallet/apple.pkpass").status_code in (403, 405)
-    assert client.post(f"/pets/{pet.pk}/wallet/google").status_code in (403, 405)
+    assert client.post("/pets/999999/wallet/apple.pkpass").status_code == 404
+    assert client.put(f"/pets/{pet.pk}/wallet/apple.pkpass").status_code == 405
+    assert client.delete(f"/pets/{pet.pk}/wallet/google").status_code == 405
+
+
+# --- A pet with neither tag nor public page ---------------------------------------------------
+
+
+@pytest.mark.parametrize("wallet", ["apple.pkpass", "google"])
+def test_web_get_makes_no_page_and_the_post_does(
+    cast: Cast, bare: Pet, keys: Any, wallet: str
+) -> None:
+    client = cast.client_for("carol")  # a viewer may get the card, so may make the page
+    url = f"/pets/{bare.pk}/wallet/{wallet}"
+    asked = client.get(url)
+    assert asked.status_code == 200
+    body = asked.content.decode()
+    assert f'action="{url}"' in body and 'method="post"' in body
+    assert PublicProfile.objects.count() == 0
+    made = client.post(url)
+    assert made.status_code == 303 and made["Location"] == url
+    assert PublicProfile.objects.filter(pet=bare).count() == 1
+    after = client.get(url)
+    assert after.status_code == (200 if wallet == "apple.pkpass" else 302)
+    assert client.post(url).status_code == 303  # again: the same page, nothing new
+    assert PublicProfile.objects.count() == 1
+
+
+def test_web_post_needs_the_csrf_token_and_membership(cast: Cast, bare: Pet, keys: Any) -> None:
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(cast.alice)
+    assert strict.post(f"/pets/{bare.pk}/wallet/apple.pkpass").status_code == 403
+    assert cast.client_for("charlie").post(f"/pets/{bare.pk}/wallet/google").status_code == 404
+    assert PublicProfile.objects.count() == 0
+
+
+def test_web_unconfigured_wallet_says_so_before_asking_for_a_page(
+    cast: Cast, bare: Pet, settings: Any
+) -> None:
+    wallet_keys.wallets_unset(settings)
+    assert cast.client_for("alice").get(f"/pets/{bare.pk}/wallet/google").status_code == 409
+
+
+@pytest.mark.urls("tests.documents.urls")
+def test_api_get_makes_no_page_and_the_post_does(cast: Cast, bare: Pet, keys: Any) -> None:
+    client = cast.client_for("bob")
+    body = client.get(f"{API}/pets/{bare.pk}/wallet").json()
+    assert body["public_page_missing"] is True and body["google_url"] is None
+    assert body["configured"] == {"apple": True, "google": True}
+    assert "public page" in body["messages"]["google"]
+    refused = client.get(body["apple_url"])
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "public_page_missing"
+    assert PublicProfile.objects.count() == 0
+    made = client.post(body["apple_url"])
+    assert made.status_code == 200, made.content[:300]
+    slug = PublicProfile.objects.get(pet=bare).slug
+    card = json.loads(zipfile.ZipFile(io.BytesIO(made.content)).read("pass.json"))
+    assert card["barcodes"][0]["message"].endswith(f"/p/{slug}")
+    again = client.get(f"{API}/pets/{bare.pk}/wallet").json()
+    assert again["public_page_missing"] is False and again["google_url"]
+    assert cast.client_for("charlie").post(body["apple_url"]).status_code == 404
 
 
 def test_file_name_keeps_accents(cast: Cast, pet: Pet, keys: Any) -> None:

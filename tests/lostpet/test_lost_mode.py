@@ -132,6 +132,10 @@ def test_api_public_settings(cast: Cast, pet) -> None:
     client = cast.client_for("alice")
     got = client.get(f"/api/v1/pets/{pet.pk}/public").json()
     assert got["contact_mode"] == "form" and got["show_photo"] is True
+    # Reading makes no page: the defaults, without an address yet.
+    assert got["slug"] is None and got["url"] is None and got["updated_at"] is None
+    assert client.get(f"/api/v1/pets/{pet.pk}/tags").status_code == 200
+    assert not PublicProfile.objects.filter(pet=pet).exists()
     changed = client.patch(
         f"/api/v1/pets/{pet.pk}/public",
         {"show_medication": True, "contact_mode": "shown", "public_message": "Hi"},
@@ -139,6 +143,9 @@ def test_api_public_settings(cast: Cast, pet) -> None:
     )
     assert changed.status_code == 200
     assert changed.json()["show_medication"] is True and changed.json()["public_message"] == "Hi"
+    slug = PublicProfile.objects.get(pet=pet).slug  # made by the change
+    assert changed.json()["url"].endswith(f"/p/{slug}")
+    assert client.get(f"/api/v1/pets/{pet.pk}/public").json()["slug"] == slug
     for bad in ({"contact_mode": "loud"}, {"slug": "mine"}, {"show_age": "yes"},
                 {"public_message": "x" * 300}):  # fmt: skip
         response = client.patch(

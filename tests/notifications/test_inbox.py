@@ -216,6 +216,114 @@ def test_unchanged_polls_are_answered_in_front_of_django(
     assert len(reached) == 3
 
 
+def _front_poll(etag: str, cookie: str) -> str:
+    """The status ``live_poll`` gives a poll: its own 304, or "to Django"."""
+    from pawfile.notifications.live import live_poll
+
+    def django_app(environ, start_response):
+        start_response("299 to Django", [])
+        return [b""]
+
+    statuses: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": "/notifications/live",
+        "HTTP_IF_NONE_MATCH": etag, "HTTP_COOKIE": cookie,
+    }  # fmt: skip
+    live_poll(django_app)(environ, lambda status, headers: statuses.append(status))
+    return statuses[0]
+
+
+def test_the_live_etag_is_djangos_salted_hmac_and_follows_the_secret_key(settings) -> None:
+    """The MAC, its key derived once per process, is ``salted_hmac``'s (ETags of pages left
+    open across an upgrade stay valid), and a new secret key is taken at once."""
+    from django.utils.crypto import salted_hmac
+
+    from pawfile.notifications import live
+
+    def django_mac() -> str:
+        return salted_hmac(live.SALT, "7:3:abc").hexdigest()[:20]
+
+    before = live.etag_make(user_id=7, revision=3, session_key="abc")
+    assert before == f'"n7-3-{django_mac()}"'
+    assert live.etag_read(before, session_key="abc") == (7, 3)
+    assert live.etag_read(before, session_key="abd") is None
+    settings.SECRET_KEY = "another-secret-key-for-this-test-" + "x" * 20
+    after = live.etag_make(user_id=7, revision=3, session_key="abc")
+    assert after == f'"n7-3-{django_mac()}"' and after != before
+    assert live.etag_read(before, session_key="abc") is None
+
+
+def test_the_front_poll_reads_the_session_cookie_as_django_does(cast: Cast) -> None:
+    """Among a browser's other cookies the session cookie is found; when it is sent twice
+    the last one counts, as for Django; a cookie whose name only ends like it does not."""
+    from django.conf import settings as django_settings
+
+    client = cast.client_for("alice")
+    etag = client.get("/notifications/live")["ETag"]
+    name = django_settings.SESSION_COOKIE_NAME
+    key = client.cookies[name].value
+    assert _front_poll(etag, f"csrftoken=abc; {name}={key}; theme=dark") == "304 Not Modified"
+    assert _front_poll(etag, f"{name}=stale; other=1;{name} = {key} ") == "304 Not Modified"
+    assert _front_poll(etag, f"{name}={key}; {name}=stale") == "299 to Django"
+    assert _front_poll(etag, f"x{name}={key}") == "299 to Django"
+    assert _front_poll(etag, "csrftoken=abc") == "299 to Django"
+    assert _front_poll("garbage", f"{name}={key}") == "299 to Django"
+
+
+def test_a_change_committed_elsewhere_reaches_the_next_front_poll(
+    cast: Cast, transactional_db: None
+) -> None:
+    """The revision read in front of Django is the latest committed one: a notification
+    sent and committed by another connection (another thread here; another process in
+    production) ends the 304s of this thread's very next poll, whose connection or cache
+    handle was kept from the polls before."""
+    import threading
+
+    from django.conf import settings as django_settings
+    from django.db import connection as thread_connection
+
+    client = cast.client_for("alice")
+    etag = client.get("/notifications/live")["ETag"]
+    name = django_settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
+    assert _front_poll(etag, cookie) == "304 Not Modified"
+    assert _front_poll(etag, cookie) == "304 Not Modified"
+
+    def send_elsewhere() -> None:
+        try:
+            note(cast.alice)  # its own connection, committed (on_commit publishes)
+        finally:
+            thread_connection.close()
+
+    sender = threading.Thread(target=send_elsewhere)
+    sender.start()
+    sender.join(timeout=30)
+    assert Notification.objects.filter(recipient=cast.alice).count() == 1
+    assert _front_poll(etag, cookie) == "299 to Django"
+
+
+def test_a_front_poll_outlives_redis_closing_its_connection(cast: Cast, settings) -> None:
+    """Scale-out: the thread's own Redis connection, closed by Redis while idle (a server
+    ``timeout``, a restart), is made again and the poll still answers 304 itself."""
+    if not settings.NOTIFY_REVISION_CACHE:
+        pytest.skip("the revision is read from Redis in scale-out only")
+    from django.core.cache import cache
+
+    from pawfile.notifications import live
+
+    client = cast.client_for("alice")
+    etag = client.get("/notifications/live")["ETag"]
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
+    assert _front_poll(etag, cookie) == "304 Not Modified"
+    mine = live._local.redis[1]
+    mine.send_command("CLIENT", "ID")
+    client_id = mine.read_response()
+    redis_client = cache._cache.get_client(None)
+    assert redis_client.client_kill_filter(_id=client_id) == 1
+    assert _front_poll(etag, cookie) == "304 Not Modified"
+
+
 def test_the_bell_count_is_the_unread_inbox_count(cast: Cast) -> None:
     """``selectors.unread_count`` is a statement of its own (it runs on every page): it
     gives what the queryset gives, whatever mix of read, unread, out-of-inbox and other

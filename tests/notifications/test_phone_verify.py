@@ -173,6 +173,38 @@ def test_a_number_verified_by_someone_else_is_refused(
     assert response.status_code == 409 and b"another account" in response.content
 
 
+@pytest.mark.parametrize(
+    ("theirs", "mine"),
+    [
+        ("+54 9 11 2345 6789", "+54 11 2345 6789"),  # Argentina: with and without the 9
+        ("+54 11 2345 6789", "+54 9 11 2345 6789"),
+    ],
+    ids=["ar-9-first", "ar-9-second"],
+)
+def test_another_form_of_a_number_verified_by_someone_else_is_refused(
+    cast: Cast, graph: GraphFake, django_capture_on_commit_callbacks, theirs: str, mine: str
+) -> None:
+    """Two valid forms of one number, which an inbound message would match to either
+    account: the second account to verify it is refused, and its row stays unverified."""
+    from pawfile.notifications.phone_numbers import phone_normalise
+
+    bobs_phone = phone_normalise(theirs)
+    PhoneChannel.objects.create(
+        user=cast.bob, channel="whatsapp", phone=bobs_phone, verified_at=timezone.now()
+    )
+    client = cast.client_for("alice")
+    ask_code(client, "whatsapp", mine, django_capture_on_commit_callbacks)
+    [message] = graph.messages()
+    assert message["to"] != bobs_phone  # the other form (both are valid), as typed
+    response = client.post(
+        "/notifications/phone/whatsapp/verify", {"code": code_in(message["text"]["body"])}
+    )
+    assert response.status_code == 409 and b"another account" in response.content
+    alices = PhoneChannel.objects.get(user=cast.alice)
+    assert alices.verified_at is None and not alices.opted_in
+    assert PhoneChannel.objects.filter(verified_at__isnull=False).count() == 1
+
+
 def test_opt_out_in_and_remove(cast: Cast, graph: GraphFake) -> None:
     row = PhoneChannel.objects.create(
         user=cast.alice, channel="whatsapp", phone="+34600111222",

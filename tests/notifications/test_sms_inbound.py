@@ -86,6 +86,76 @@ def test_stop_from_the_old_mexican_form_turns_texts_off_and_says_so(
     assert not twilio.requests and not Delivery.objects.filter(channel="sms").exists()
 
 
+def test_turning_texts_on_after_stop_says_to_text_start_and_sends_nothing_until_then(
+    cast: Cast, twilio: TwilioFake, django_capture_on_commit_callbacks
+) -> None:
+    """After STOP the carrier refuses our texts until START: turning SMS on again in the
+    settings records the wish, but the pages say the channel is blocked by the carrier and
+    that the person must text START to our number first, and no text is tried (nor a
+    block lifted) until the START arrives."""
+    row = verified_phone(cast.alice, "sms", MX_STORED)
+    post(inbound("STOP", MX_STORED))
+    ChannelBlock.objects.create(user=cast.alice, channel="sms", reason="21610 unsubscribed")
+    client = cast.client_for("alice")
+    response = client.post("/notifications/phone/sms/opt", {"opted_in": "1"}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Saved, but your carrier still blocks our texts" in page
+    assert "Blocked by your carrier" in page
+    assert "Text START to +1 500-555-0006 first" in page
+    row.refresh_from_db()
+    assert row.opted_in and row.stopped_at is not None
+    assert ChannelBlock.objects.filter(user=cast.alice, channel="sms").exists()
+    from tests.notifications.test_phone_verify import api_for
+
+    [listed] = api_for(cast, "alice").get("/phone-channels").json()
+    assert listed["opted_in"] is True and listed["blocked_by_carrier"] is True
+
+    # The notification settings say it too, and its "turn on again" cannot lift the block.
+    settings_page = client.get("/notifications/settings/").content.decode()
+    assert 'id="sms-stopped"' in settings_page and "text START to +1 500-555-0006" in settings_page
+    assert 'name="unblock" value="sms"' not in settings_page
+    client.post("/notifications/settings/", {"unblock": "sms", "on__reminder__inapp": "on"})
+    assert ChannelBlock.objects.filter(user=cast.alice, channel="sms").exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_send(
+            recipient=cast.alice, kind=Kind.REMINDER, title="Rex: pill time", body="",
+            event_key="reminder:stopped",
+        )  # fmt: skip
+    assert not twilio.requests and not Delivery.objects.filter(channel="sms").exists()
+
+    # In Spanish.
+    spanish = cast.client_for("alice")
+    spanish.cookies["django_language"] = "es"
+    page_es = spanish.get("/notifications/phone/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Envía START al +1 500-555-0006" in page_es
+
+    # START arrives: texts go again and the pages say nothing more.
+    post(inbound("START", MX_OLD))
+    row.refresh_from_db()
+    assert row.opted_in and row.stopped_at is None
+    assert api_for(cast, "alice").get("/phone-channels").json()[0]["blocked_by_carrier"] is False
+    page = client.get("/notifications/phone/").content.decode()
+    assert "Blocked by your carrier" not in page and "Text START" not in page
+    assert 'id="sms-stopped"' not in client.get("/notifications/settings/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_send(
+            recipient=cast.alice, kind=Kind.REMINDER, title="Rex: pill time", body="",
+            event_key="reminder:started",
+        )  # fmt: skip
+    assert len(twilio.texts()) == 1
+
+
+def test_a_new_number_is_not_held_by_the_old_ones_stop(cast: Cast, twilio: TwilioFake) -> None:
+    from pawfile.notifications import phone
+
+    row = verified_phone(cast.alice, "sms", MX_STORED)
+    post(inbound("STOP", MX_STORED))
+    row = phone.phone_code_send(user=cast.alice, channel="sms", phone="+34 600 111 222")
+    assert row.stopped_at is None and not phone.sms_stopped(row)
+
+
 def test_start_turns_texts_on_again_and_lifts_a_block(
     cast: Cast, twilio: TwilioFake, django_capture_on_commit_callbacks
 ) -> None:

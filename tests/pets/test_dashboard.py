@@ -311,4 +311,5 @@ def test_text_a_person_wrote_never_receives_a_visitors_token(world: World) -> No
     assert html.count(bait) == 2  # the link and the text, untouched
     token = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[0]
     note = html.split('id="notes-list"')[1].split("</article>")[0]
-    assert token not in note
+    written = note.split('<a href="https://x.example/?t=')[1].split("</p>")[0]  # the note's text
+    assert bait in written and token not in written

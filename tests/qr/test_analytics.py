@@ -32,7 +32,7 @@ def _metric(kind: str) -> float:
 
 def test_agent_parsed_in_the_flush_not_the_request(code, wsgi) -> None:
     wsgi(f"/r/{code.id}", HTTP_USER_AGENT=IPHONE + " x" * 400)
-    event = scans.buffer[0]
+    event = scans.ScanEvent(*scans.buffer[0])  # the buffer holds the fields, no more
     assert len(event.user_agent) == scans.UA_MAX  # the raw agent, cut, nothing parsed yet
     assert not hasattr(event, "device")
     scans.scan_buffer_flush()

@@ -79,7 +79,7 @@ def test_generic_code_owner_is_left_out(manager, code: QRCode, wsgi: Caller) -> 
 def test_a_batch_without_session_cookies_reads_no_session(code: QRCode, wsgi: Caller) -> None:
     for _ in range(3):
         wsgi(f"/r/{code.id}", HTTP_COOKIE="theme=dark")
-    assert all(event.session == "" for event in scans.buffer)
+    assert all(scans.ScanEvent(*event).session == "" for event in scans.buffer)
     with CaptureQueriesContext(connection) as queries:
         assert scans.scan_buffer_flush() == 3
     assert not any("session" in q["sql"].lower() for q in queries.captured_queries)

@@ -179,3 +179,26 @@ def test_a_bad_stored_target_is_never_a_header(manager, code, wsgi, stored) -> N
         return
     assert answer.status == 410
     assert "Location" not in answer.headers
+
+
+def test_instants_and_counts_of_several_codes_as_scanned(manager, code, wsgi) -> None:
+    """The flush writes the instants as text and the counts of a batch's codes in one
+    statement: each row keeps its scan's instant to the microsecond (a whole second too),
+    each code its own count and latest scan, and odd characters in what the row keeps from
+    the headers arrive as sent."""
+    other = services.code_create(actor=manager, title="Other", target_url="https://b.example/")
+    base = 1_800_000_000  # whole seconds since the epoch (2027-01-15)
+    times = {code.id: [base + 0.5, base + 2.0, base + 1.25], other.id: [base + 3.000001]}
+    meta = {"REMOTE_ADDR": "203.0.113.7", "HTTP_REFERER": "https://tab\tand\\back.example/"}
+    for code_id, instants in times.items():
+        for at in instants:
+            scans.scan_record(meta, code_id, at, True)
+    assert scans.scan_buffer_flush() == 4
+    for code_id, instants in times.items():
+        row = QRCode.objects.get(pk=code_id)
+        assert row.scan_count == len(instants)
+        assert row.last_scan_at == dt.datetime.fromtimestamp(max(instants), tz=dt.UTC)
+        stored = sorted(Scan.objects.filter(code_id=code_id).values_list("at", flat=True))
+        assert stored == sorted(dt.datetime.fromtimestamp(at, tz=dt.UTC) for at in instants)
+    hosts = set(Scan.objects.values_list("referrer_host", flat=True))
+    assert hosts == {"taband\\back.example"}  # the tab dropped by urlsplit, the backslash kept

@@ -13,7 +13,7 @@ the least recently used one goes.
 Contract for the caller: every variable the block reads must be among the tag's arguments,
 except ``csrf_token``, which the block may use freely: it is drawn as a placeholder and the
 request's own token is put in on every use (so one person's token is never shown to another
-session of theirs).
+session of theirs). No ``{% block %}`` goes inside (a child template could not override it).
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def _key(values: list[Any]) -> str:
 
 
 class ShellCachedNode(template.Node):
+    # ``{% extends %}`` looks for blocks through every node of the base template on every
+    # render; it need not walk the drawn parts (a block in one would be drawn once anyway).
+    child_nodelists: tuple[str, ...] = ()
+
     def __init__(self, nodelist: NodeList, vary_on: list[FilterExpression]) -> None:
         self.nodelist = nodelist
         self.vary_on = vary_on

@@ -7,8 +7,10 @@ photo. Never the household's name or address, an owner's email or any health rec
 
 The QR is the scan address (``/r/{id}``, with the printed-code marker) of the pet's first tag
 that answers (active, not expired, not used up); without one, the pet's public page
-(``pawfile.qr.petpage.pet_page_path``, which the lost-pet app fills in; it makes the page on
-first need); without that app the card has no QR.
+(``/p/{slug}``) if it exists; without the lost-pet app (no ``qr.petpage`` resolver) the card
+has no QR. Reading a card writes nothing: a pet with neither tag nor page gets
+``page_missing`` set, and the caller asks for a POST that makes the page first
+(``documents.page``), because a card printed with an address must keep working.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class PassContent:
     barcode_url: str | None
     photo: bytes | None  # the primary photo's card JPEG (square), if any
     revision: int
+    # No tag and no public page yet: the card would have no QR; make the page (a POST).
+    page_missing: bool = False
 
 
 def pass_serial(pet: Pet) -> str:
@@ -98,21 +102,29 @@ def tag_for(pet: Pet) -> QRCode | None:
     )
 
 
-def _public_page_url(pet: Pet) -> str | None:
-    """The pet's public page (``qr.petpage``, filled in by the lost-pet app), as an address;
-    ``None`` without that app (the fallback, the pet's own page, is no use to a finder)."""
+def _lostpet_installed() -> bool:
+    """Whether the lost-pet app names pets' public pages (it registers the resolver)."""
     try:
         module = importlib.import_module("pawfile.qr.petpage")
-        path = str(module.pet_page_path(pet))
-    except (ImportError, AttributeError, ValueError):
+        return module.pet_page_path_resolver() is not None
+    except (ImportError, AttributeError):
+        return False
+
+
+def _public_page_url(pet: Pet) -> str | None:
+    """The address of the pet's public page if it has one; ``None`` without one (nothing
+    is made here) or without the lost-pet app (the fallback, the pet's own page, is no use
+    to a finder)."""
+    if not _lostpet_installed():
         return None
-    if not path or path == f"/pets/{pet.pk}/":
-        return None
-    return path if path.startswith(("http://", "https://")) else settings.PAWFILE_BASE_URL + path
+    from pawfile.lostpet.services import page_slug
+
+    slug = page_slug(pet)
+    return f"{settings.PAWFILE_BASE_URL}/p/{slug}" if slug else None
 
 
 def barcode_url(pet: Pet) -> str | None:
-    """What the card's QR encodes (see the module docstring)."""
+    """What the card's QR encodes (see the module docstring); ``None`` for no QR."""
     tag = tag_for(pet)
     if tag is not None:
         return scan_url(tag, printed=True)
@@ -136,6 +148,7 @@ def primary_photo(pet: Pet) -> bytes | None:
 def content_of(pet: Pet, *, photo: bool = True) -> PassContent:
     """The card of ``pet`` (already access-checked by the caller); ``photo=False`` skips
     reading the photo (Google's card has none)."""
+    barcode = barcode_url(pet)
     return PassContent(
         serial=pass_serial(pet),
         name=pet.name,
@@ -143,9 +156,10 @@ def content_of(pet: Pet, *, photo: bool = True) -> PassContent:
         breed=pet.breed,
         microchip=pet.microchip,
         contact=emergency_contact(pet),
-        barcode_url=barcode_url(pet),
+        barcode_url=barcode,
         photo=primary_photo(pet) if photo else None,
         revision=pet.revision,
+        page_missing=barcode is None and _lostpet_installed(),
     )
 
 

@@ -30,7 +30,7 @@ def channel_register(channel: Channel) -> None:
     _CHANNELS[channel.name] = channel
     if channel.external:
         assert channel.deliver is not None, f"channel {channel.name} has no deliver"
-        register_handler(channel.outbox_kind, channel.deliver)
+        register_handler(channel.outbox_kind, channel.deliver, prepare=channel.prepare)
 
 
 def channels_load() -> None:

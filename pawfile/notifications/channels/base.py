@@ -11,7 +11,7 @@ inbox. The in-app channel is not external: the notification row is its delivery.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,9 @@ class Channel:
     external: bool = True
     deliver: Callable[[OutboxMessage], None] | None = None
     reaches: Callable[[Any], bool] = field(default=lambda user: True)
+    # Optional: reads what a batch of its outbox messages needs at once (see
+    # ``outbox.handlers``).
+    prepare: Callable[[Sequence[OutboxMessage]], None] | None = None
 
     @property
     def outbox_kind(self) -> str:

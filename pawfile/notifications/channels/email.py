@@ -11,17 +11,17 @@ told in the inbox; anything else is retried by the outbox.
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils.translation import gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from pawfile.notifications.channels.base import Channel
 from pawfile.outbox.handlers import DeliveryError
-from pawfile.outbox.mail import mail_connection, message_id
+from pawfile.outbox.mail import message_id, send_alternative
 
 if TYPE_CHECKING:
     from pawfile.outbox.models import OutboxMessage
@@ -47,14 +47,81 @@ def _refusal(exc: Exception) -> DeliveryError:
     return DeliveryError(f"mail server unreachable: {type(exc).__name__}: {exc}")
 
 
+# Where ``prepare`` leaves a message's (recipient, notifications) for ``deliver``.
+PREPARED = "_email_prepared"
+
+
+def _delivery_ids(message: OutboxMessage) -> list[int]:
+    return [int(i) for i in message.payload.get("deliveries", [])]
+
+
+def prepare(messages: Sequence[OutboxMessage]) -> None:
+    """The batch half of the handler (``outbox.batch``): what ``selectors.email_batch``
+    reads for one message, read for all of ``messages`` in three queries (the deliveries
+    with their notification and recipient, the recipients' email blocks, their email
+    preferences turned off), and kept on each message for :func:`deliver`."""
+    from pawfile.notifications import channels
+    from pawfile.notifications.choices import Kind
+    from pawfile.notifications.models import ChannelBlock, Delivery, Preference
+
+    wanted = {m.pk: _delivery_ids(m) for m in messages}
+    rows = {
+        row.pk: row
+        for row in Delivery.objects.filter(
+            pk__in=[i for ids in wanted.values() for i in ids]
+        ).select_related("notification__recipient")
+    }
+    users = {row.notification.recipient_id for row in rows.values()}
+    blocked = set(
+        ChannelBlock.objects.filter(user_id__in=users, channel=channels.EMAIL).values_list(
+            "user_id", flat=True
+        )
+    )
+    off: dict[int, set[str]] = {}
+    for user_id, kind in Preference.objects.filter(
+        user_id__in=users, channel=channels.EMAIL, enabled=False
+    ).values_list("user_id", "kind"):
+        off.setdefault(user_id, set()).add(kind)
+    for message in messages:
+        mine = sorted(
+            (rows[i] for i in wanted[message.pk] if i in rows), key=lambda r: r.notification_id
+        )
+        if not mine:
+            found: tuple[Any, list[Any]] = (None, [])
+        else:
+            recipient = mine[0].notification.recipient
+            if not recipient.is_active or not recipient.email:
+                found = (None, [])
+            elif recipient.pk in blocked:
+                found = (recipient, [])
+            else:
+                no = off.get(recipient.pk, set())
+                kinds = Kind.values
+                keep = [
+                    row.notification
+                    for row in mine
+                    if (row.notification.kind if row.notification.kind in kinds else Kind.OTHER)
+                    not in no
+                ]
+                found = (recipient, keep)
+        setattr(message, PREPARED, found)
+
+
 def deliver(message: OutboxMessage) -> None:
     """The outbox handler of ``notify.email``: render and send the deliveries in the
     payload. Deliveries whose notification is gone, or whose recipient turned email off
-    meanwhile, are left out; with none left, nothing is sent."""
+    meanwhile, are left out; with none left, nothing is sent. In a batch, what
+    :func:`prepare` read is used, and the deliveries are marked sent with the batch
+    (``outbox.batch.after_batch``)."""
     from pawfile.notifications import selectors, services, unsubscribe
+    from pawfile.outbox.batch import after_batch
 
-    ids = [int(i) for i in message.payload.get("deliveries", [])]
-    recipient, notifications = selectors.email_batch(delivery_ids=ids)
+    ids = _delivery_ids(message)
+    prepared = message.__dict__.pop(PREPARED, None)
+    if prepared is None:
+        recipient, notifications = selectors.email_batch(delivery_ids=ids)
+    else:
+        recipient, notifications = prepared
     if recipient is None or not notifications:
         return
     for notification in notifications:
@@ -79,29 +146,23 @@ def deliver(message: OutboxMessage) -> None:
         text = render_to_string("notifications/email.txt", context)
         html = render_to_string("notifications/email.html", context)
     mail_id = message_id(message)
-    email = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        to=[recipient.email],
-        headers={
-            "Message-ID": mail_id,
-            "List-Unsubscribe": f"<{links.https}>, <{links.mailto}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-        },
-        connection=mail_connection(),  # one SMTP connection for a batch (outbox.batch)
-    )
-    email.attach_alternative(html, "text/html")
+    headers = {
+        "Message-ID": mail_id,
+        "List-Unsubscribe": f"<{links.https}>, <{links.mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+    }
     try:
-        email.send()
+        # Over the batch's SMTP connection (outbox.batch), the bytes written out directly.
+        send_alternative(subject=subject, text=text, html=html, to=recipient.email, headers=headers)
     except (smtplib.SMTPException, OSError) as exc:
         refusal = _refusal(exc)
         services.deliveries_failed(ids=ids, error=refusal.message, permanent=refusal.permanent)
         raise refusal from None
-    services.deliveries_sent(ids=ids, provider_id=mail_id)
+    after_batch(services.deliveries_sent_many, (ids, mail_id))
 
 
 CHANNEL = Channel(
     name="email", label=_("Email"), setting="NOTIFY_EMAIL_ENABLED", deliver=deliver,
-    reaches=_reaches,
+    reaches=_reaches, prepare=prepare,
 )  # fmt: skip
