@@ -146,7 +146,12 @@ def inner(requests: int, profile: int) -> dict[str, Any]:
     top = ""
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(profile)
+        # PETPAGE_PROFILE_SORT=tottime, PETPAGE_PROFILE_CALLEES=<regex>: other views of it
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats(os.environ.get("PETPAGE_PROFILE_SORT", "cumulative"))
+        stats.print_stats(profile)
+        if os.environ.get("PETPAGE_PROFILE_CALLEES"):
+            stats.print_callees(os.environ["PETPAGE_PROFILE_CALLEES"])
         top = out.getvalue()
     return {
         "queries": (queries_after - queries_before) / requests,

@@ -8,17 +8,19 @@ from django.http import HttpRequest
 from pawfile.accounts.selectors import NavHouseholds
 
 
+def theme_of(request: HttpRequest) -> str:
+    """``auto``, ``light`` or ``dark``: the signed-in user's choice, else the cookie's."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return str(user.theme)
+    theme = request.COOKIES.get("pawfile_theme", "auto")
+    return theme if theme in ("auto", "light", "dark") else "auto"
+
+
 def pawfile(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
-    theme = "auto"
-    if user is not None and user.is_authenticated:
-        theme = user.theme
-    else:
-        theme = request.COOKIES.get("pawfile_theme", "auto")
-        if theme not in ("auto", "light", "dark"):
-            theme = "auto"
     return {
-        "pawfile_theme": theme,
+        "pawfile_theme": theme_of(request),
         "pawfile_admin_path": "/" + settings.PAWFILE_ADMIN_PATH,
         # read once, when a page draws the header (not at all for fragments)
         "nav_households": NavHouseholds(user) if user is not None else (),

@@ -46,6 +46,11 @@ The contract of each kind of contribution:
   ``{pet id: badge}`` for the pets of the pet list, in one query for all of them; a badge is
   a ``TextChoices`` member (value: CSS suffix, label: the text). Missing or ``"none"`` shows
   nothing.
+* **Shell state** (``register_shell_state``): ``state(request)`` returns what the app's part
+  of the page shell (``base.html``: the header, the footer) shows for this request, as a
+  value whose ``repr`` names it (the notification bell: the unread count). A page whose frame
+  is kept drawn (``pawfile.accounts.frame``) keys it on these values with the shell's own, so
+  an app that draws into the shell must return here everything that part reads.
 * **Landing and home cards** (``register_landing_card``, ``register_home_card``): ``template``
   rendered with ``context(request)``; a context function that returns ``None`` hides the card
   (a feature switched off, or nothing to offer this user). Cards are drawn by ``order``.
@@ -130,6 +135,12 @@ class Card:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ShellState:
+    app: str
+    state: Callable[[HttpRequest], Any]
+
+
 @dataclass
 class _Registry:
     exports: dict[str, ExportContribution] = field(default_factory=dict)
@@ -137,6 +148,7 @@ class _Registry:
     panels: dict[tuple[str, str], PetPanel] = field(default_factory=dict)
     badges: dict[str, PetBadges] = field(default_factory=dict)
     cards: dict[tuple[str, str, str], Card] = field(default_factory=dict)
+    shell: dict[str, ShellState] = field(default_factory=dict)
 
 
 _registry = _Registry()
@@ -189,6 +201,11 @@ def register_pet_badges(
 ) -> None:
     """A status badge ``app`` shows next to each pet of the pet list."""
     _registry.badges[app] = PetBadges(app=app, badges=badges)
+
+
+def register_shell_state(*, app: str, state: Callable[[HttpRequest], Any]) -> None:
+    """What ``app``'s part of the page shell shows for a request (see the module docstring)."""
+    _registry.shell[app] = ShellState(app=app, state=state)
 
 
 def register_landing_card(
@@ -302,6 +319,11 @@ def pet_panels_vary() -> tuple[bool, str]:
     return any(p.per_user for p in panels), "|".join(texts)
 
 
+def shell_state(*, request: HttpRequest) -> list[tuple[str, Any]]:
+    """``[(app, what its part of the shell shows)]`` for ``request``, in registration order."""
+    return [(s.app, s.state(request)) for s in list(_registry.shell.values())]
+
+
 def pet_badges(*, request: HttpRequest, pets: Sequence[Any]) -> dict[int, list[Any]]:
     """``{pet id: [badge, ...]}`` from every app that shows badges on the pet list."""
     found: dict[int, list[Any]] = {pet.pk: [] for pet in pets}
@@ -343,6 +365,7 @@ def temporary_registrations() -> Iterator[None]:
         panels=dict(saved.panels),
         badges=dict(saved.badges),
         cards=dict(saved.cards),
+        shell=dict(saved.shell),
     )
     try:
         yield
@@ -356,6 +379,7 @@ def unregister_app(app: str) -> None:
     _registry.exports.pop(app, None)
     _registry.deletions.pop(app, None)
     _registry.badges.pop(app, None)
+    _registry.shell.pop(app, None)
     for panel_key in [k for k in _registry.panels if k[0] == app]:
         del _registry.panels[panel_key]
     for card_key in [k for k in _registry.cards if k[1] == app]:

@@ -94,3 +94,6 @@ def register() -> None:
     phone.register()  # WhatsApp and SMS numbers: export, deletion
     registry.register_export_section(app=APP, rows=export_rows)
     registry.register_deletion(app=APP, account=account_clear)
+    from pawfile.notifications.selectors import bell_count
+
+    registry.register_shell_state(app=APP, state=lambda request: bell_count(request=request))

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from pawfile.accounts.models import User
 from pawfile.notifications import channels
@@ -45,6 +46,15 @@ def unread_count(*, user: User) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_UNREAD_SQL, [user.pk])
         return int(cursor.fetchone()[0])
+
+
+def bell_count(*, request: HttpRequest | None) -> int:
+    """The bell's number for ``request``: the signed-in user's unread count, else 0 (what the
+    bell in the page shell shows, ``registry.register_shell_state``)."""
+    user = getattr(request, "user", None)
+    if not isinstance(user, User):
+        return 0
+    return unread_count(user=user)
 
 
 def revision(*, user_id: int) -> int:

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pawfile.accounts import selectors as account_selectors
 from pawfile.accounts.access import Action, access_of, role_allows
+from pawfile.accounts.frame import render_framed
 from pawfile.accounts.models import Household, User
 from pawfile.lib import registry
 from pawfile.lib.errors import Forbidden
@@ -173,12 +174,16 @@ def pet_edit(request: HttpRequest, pet_id: int) -> HttpResponse:
 @require_GET
 def pet_detail(request: HttpRequest, pet_id: int) -> HttpResponse:
     """The pet's dashboard. The gate runs on every request; the cards come from the cache
-    when this state of the pet was drawn before (``pets.dashboard``)."""
+    when this state of the pet was drawn before (``pets.dashboard``), the page around them
+    when this state of the shell was (``accounts.frame``)."""
     pet = selectors.pet_get(user=_user(request), pet_id=pet_id)  # the one access check
     token = get_token(request)  # one masked token for the page: the cards' forms and the shell's
     cards = dashboard.dashboard_html(request, pet, csrf_token=token)
-    context = {"pet": pet, "dashboard": cards, "csrf_token": token}
-    return render(request, "pets/pet_detail.html", context)
+    # The frame around the cards is kept drawn too (accounts.frame): the title reads the name.
+    context = {"pet": pet, "csrf_token": token}
+    return render_framed(
+        request, "pets/pet_detail.html", context, holes={"dashboard": cards}, vary=[pet.name]
+    )
 
 
 @login_required

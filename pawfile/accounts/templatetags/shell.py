@@ -19,8 +19,6 @@ session of theirs). No ``{% block %}`` goes inside (a child template could not o
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from django import template
@@ -28,19 +26,19 @@ from django.template.base import FilterExpression, NodeList, Parser, Token
 from django.template.context import Context
 from django.utils.safestring import SafeString, mark_safe
 
+from pawfile.lib.lru import LRU
+
 register = template.Library()
 
 MAX_ENTRIES = 512  # about 6 KB each: a few MB at most, nothing at idle
 CSRF_PLACEHOLDER = "__pawfile_shell_csrf__"
 
-_entries: OrderedDict[str, str] = OrderedDict()
-_lock = threading.Lock()
+_entries: LRU[str] = LRU(MAX_ENTRIES)
 
 
 def shell_cache_clear() -> None:
     """Forget every drawn part (tests; a new release reloads the process anyway)."""
-    with _lock:
-        _entries.clear()
+    _entries.clear()
 
 
 def _key(values: list[Any]) -> str:
@@ -64,17 +62,11 @@ class ShellCachedNode(template.Node):
                 value = [(row.pk, str(row)) for row in value.all()]
             values.append(value)
         key = _key(values)
-        with _lock:
-            html = _entries.get(key)
-            if html is not None:
-                _entries.move_to_end(key)
+        html = _entries.get(key)
         if html is None:
             with context.push(csrf_token=CSRF_PLACEHOLDER):
                 html = self.nodelist.render(context)
-            with _lock:
-                _entries[key] = html
-                while len(_entries) > MAX_ENTRIES:
-                    _entries.popitem(last=False)
+            _entries.put(key, html)
         if CSRF_PLACEHOLDER in html:
             html = html.replace(CSRF_PLACEHOLDER, str(context.get("csrf_token", "")))
         return mark_safe(html)  # noqa: S308 - drawn by the template engine, escaped there
