@@ -90,3 +90,47 @@ def test_owner_downloads_the_wallet_cards_on_a_phone(
         assert claims["payload"]["genericObjects"][0]["header"]["defaultValue"]["value"] == "Rex"
     finally:
         context.close()
+
+
+def test_a_pet_without_a_public_page_asks_to_make_one_first(
+    browser: Any,
+    live_server: Any,
+    site_url: str,
+    cast: Cast,
+    pet: Pet,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    """No tag and no public page: the Apple link shows the one-button page (opening it makes
+    nothing); its button makes the page and the pass downloads, its QR the page's address."""
+    from pawfile.lostpet.models import PublicProfile
+
+    wallet_keys.apple_settings(settings, wallet_keys.apple_files(tmp_path / "apple"))
+    rex = wallet_keys.wallet_pet(cast, pet, tag=False, photo=False)
+    context = browser.new_context(
+        base_url=site_url, viewport={"width": 390, "height": 844}, locale="en-US"
+    )
+    context.set_default_timeout(20_000)
+    expect.set_options(timeout=20_000)
+    page = context.new_page()
+    try:
+        log_in(page, "alice@example.org")
+        page.goto(f"/pets/{rex.pk}/")
+        page.get_by_role("button", name="Add to Apple Wallet").click()
+        expect(page.get_by_role("heading", name="Public page needed")).to_be_visible()
+        assert not PublicProfile.objects.filter(pet=rex).exists()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+
+        with page.expect_download() as waiting:
+            page.get_by_role("button", name="Make the public page and continue").click()
+        download = waiting.value
+        assert download.failure() is None, download.failure()
+        assert download.suggested_filename == "Rex.pkpass"
+        profile = PublicProfile.objects.get(pet=rex)
+        saved = tmp_path / "rex.pkpass"
+        download.save_as(saved)
+        data = json.loads(zipfile.ZipFile(saved).read("pass.json"))
+        assert data["barcodes"][0]["message"] == f"{site_url}/p/{profile.slug}"
+    finally:
+        context.close()

@@ -199,6 +199,22 @@ def _demo_updates(*, owner: object, member: object, dog: object) -> None:
         user=owner, url="ntfys://ntfy.sh/pawfile-rivera-8c1f", masked="ntfys://ntfy.sh",
         label="My phone (ntfy)",
     )  # fmt: skip
+    _demo_phone(owner=owner)
+
+
+def _demo_phone(*, owner: object) -> None:
+    """The owner's verified SMS number, turned on again after a STOP the carrier still
+    honours (the phone page's "Blocked by your carrier" badge; ``shoot`` turns SMS on)."""
+    from django.utils import timezone
+
+    from pawfile.notifications.models import PhoneChannel
+    from pawfile.notifications.phone_numbers import phone_key
+
+    now = timezone.now()
+    PhoneChannel.objects.create(
+        user=owner, channel="sms", phone="+34600123456", phone_key=phone_key("+34600123456"),
+        verified_at=now, opted_in=True, stopped_at=now,
+    )  # fmt: skip
 
 
 def _demo_inbox(*, owner: object, member: object, dog: object, cat: object) -> None:
@@ -384,6 +400,9 @@ def demo_pages(demo: Demo) -> list[Screen]:
         Screen("qr-batch", f"/qr/batches/{d.batch_id}/"),
         Screen("qr-codes", "/qr/"),
         Screen("qr-code", f"/qr/{d.poster_id}/"),
+        # The other household's pet has neither tag nor public page: its poster asks to
+        # make the page first.
+        Screen("public-page-needed", f"/pets/{d.other_pet_id}/poster.pdf?lang=en"),
         # Without WALLET_* settings (the screenshots' server has none): the page saying so.
         Screen("wallet-unavailable", f"/pets/{d.dog_id}/wallet/apple.pkpass", status=409),
         Screen("403", f"/pets/{d.other_pet_id}/edit/", status=403),

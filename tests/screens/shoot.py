@@ -180,6 +180,10 @@ def main() -> int:
     env.update(
         PAWFILE_DATA_DIR=str(data_dir), PAWFILE_BIND=f"127.0.0.1:{port}",
         PAWFILE_ENV="development",
+        # SMS on, so the phone page shows the demo's number (the screenshots send nothing:
+        # the provider's address is a closed local port).
+        SMS_ENABLED="true", TWILIO_ACCOUNT_SID="ACdemo", TWILIO_AUTH_TOKEN="demo",
+        TWILIO_FROM="+15005550006", TWILIO_API_BASE="http://127.0.0.1:9",
         DJANGO_SETTINGS_MODULE=env.get("DJANGO_SETTINGS_MODULE", "pawfile.config.settings"),
     )  # fmt: skip
     os.environ.clear()
