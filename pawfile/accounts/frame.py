@@ -43,7 +43,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from pawfile.accounts.context_processors import theme_of
+from pawfile.accounts.context_processors import nav_households, theme_of
 from pawfile.accounts.selectors import NavHouseholds
 from pawfile.lib import registry
 from pawfile.lib.lru import LRU
@@ -114,7 +114,7 @@ def render_framed(
     token = str(context.get(CSRF) or get_token(request))
     if len(get_messages(request)):
         return render(request, template_name, {**context, **holes, CSRF: token})
-    households = NavHouseholds(request.user)
+    households = nav_households(request)
     state = [template_name, list(vary), frame_state(request, households)]
     key = hashlib.blake2b(repr(state).encode(), digest_size=16).hexdigest()
     frame = _frames.get(key)

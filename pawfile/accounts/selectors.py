@@ -59,9 +59,12 @@ class NavHouseholds:
     on first use with one hand-written SELECT; ``all()`` gives the list (the header's
     ``{% shell_cached %}`` keys on it, and lists them)."""
 
-    def __init__(self, user: User | AnonymousUser) -> None:
+    def __init__(
+        self, user: User | AnonymousUser, rows: list[tuple[int, str]] | None = None
+    ) -> None:
         self._user = user
-        self._rows: list[NavHousehold] | None = None
+        # ``rows``: already read as ``(id, name)`` in that order (accounts.sessions)
+        self._rows = None if rows is None else [NavHousehold(pk, name) for pk, name in rows]
 
     def all(self) -> list[NavHousehold]:
         if self._rows is None:

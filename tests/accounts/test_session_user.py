@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pawfile.accounts import middleware
+from pawfile.accounts.context_processors import nav_households
 from pawfile.accounts.middleware import session_user
 from pawfile.accounts.models import Household, Membership
 from pawfile.accounts.selectors import NavHouseholds
@@ -221,3 +222,50 @@ def test_the_header_lists_the_users_households_oldest_membership_first(cast: Cas
         m.household_id for m in Membership.objects.filter(user=cast.charlie)
     ]
     assert cast.household.pk not in [h.pk for h in NavHouseholds(cast.charlie).all()]
+
+
+def _header_queries(client: Client, method: str = "get") -> tuple[str, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)("/pets/")
+    sql = [q["sql"] for q in queries.captured_queries]
+    # the header's read (accounts.selectors._nav_sql) and the session's both select "h"."name"
+    return response.content.decode(), [s for s in sql if '"h"."name"' in s]
+
+
+def test_a_get_reads_the_header_households_with_the_session(cast: Cast) -> None:
+    """bob is a caretaker of alice's household, has his own, and joins a third last: the
+    header lists the three, oldest membership first, from the session's statement."""
+    later = Household.objects.create(name="Beach house")
+    Membership.objects.create(household=later, user=cast.bob, role="viewer")
+    expected = [(h.pk, str(h)) for h in NavHouseholds(cast.bob).all()]
+    assert len(expected) == 3
+    middleware._session_users.clear()
+    client = cast.client_for("bob")
+    learning = _header_queries(client)[1]  # learns the session's user: a read of its own
+    assert len(learning) == 1 and 'FROM "django_session"' not in learning[0]
+    html, reads = _header_queries(client)
+    assert len(reads) == 1 and 'FROM "django_session"' in reads[0]  # nothing more
+    request = RequestFactory().get("/")
+    request.session = _store()(client.cookies[settings.SESSION_COOKIE_NAME].value)
+    request.session.user_hint = cast.bob.pk  # type: ignore[attr-defined]
+    request.user = session_user(request)
+    rows = nav_households(request).all()
+    assert [(h.pk, h.name) for h in rows] == expected
+    # A rename shows on the next page; a user without households gets an empty menu.
+    later.name = "Mountain cabin"
+    later.save()
+    assert "Mountain cabin" in _header_queries(client)[0]
+    Membership.objects.filter(user=cast.bob).delete()
+    html, reads = _header_queries(client)
+    assert "Mountain cabin" not in html and cast.household.name not in html
+
+
+def test_a_post_reads_the_header_households_afresh(cast: Cast) -> None:
+    request = RequestFactory().post("/")
+    request.user = cast.alice
+    request.session = _store()(_session(cast.alice))
+    request.session.hinted_for = cast.alice.pk  # type: ignore[attr-defined]
+    request.session.hinted_households = [(1, "Stale")]  # type: ignore[attr-defined]
+    assert [h.name for h in nav_households(request).all()] == [cast.household.name]
+    request.method = "GET"
+    assert [h.name for h in nav_households(request).all()] == ["Stale"]  # as read with it
