@@ -100,12 +100,9 @@ def session_row(
             session_key=session_key, expire_date__gt=timezone.now()
         ).first()
         user = User.objects.filter(pk=user_id).first() if found and user_id else None
-        households = list(
-            Household.objects.filter(memberships__user=user)
-            .order_by("memberships__joined_at", "pk")
-            .values_list("pk", "name")
-        )
-        return found, user, households if user else []
+        ordered = Household.objects.order_by("memberships__joined_at", "pk")
+        pairs = ordered.filter(memberships__user=user).values_list("pk", "name")
+        return found, user, list(pairs) if user else []
     with_user = sqlrows.is_id(user_id)
     connection = connections[DEFAULT_DB_ALIAS]
     now = connection.ops.adapt_datetimefield_value(timezone.now())
