@@ -59,9 +59,7 @@ def test_duplicates_of_one_number_keep_the_first_verified() -> None:
             "no number": Channel.objects.create(user=third, channel="sms", phone=""),
         }  # fmt: skip
         executor = migrate(AFTER)
-        new = executor.loader.project_state([AFTER]).apps.get_model(
-            "notifications", "PhoneChannel"
-        )
+        new = executor.loader.project_state([AFTER]).apps.get_model("notifications", "PhoneChannel")
         after = {name: new.objects.get(pk=row.pk) for name, row in rows.items()}
     finally:
         executor = MigrationExecutor(connection)
