@@ -20,4 +20,5 @@ from pawfile.qr.redirect import qr_redirect  # noqa: E402  (needs the apps loade
 # /r/{id} (QR scans) is answered in front of Django (pawfile/qr/redirect.py), and so is an
 # unchanged poll of the notification bell (pawfile/notifications/live.py).
 # A stranger's repeat visit of a pet's public page /p/{slug} too (pawfile/lostpet/fastpage.py).
-application = live_poll(qr_redirect(public_page_fast(django_application)))
+# The redirect is the outermost: a scan, the busiest and cheapest request, passes no other layer.
+application = qr_redirect(live_poll(public_page_fast(django_application)))

@@ -1,9 +1,12 @@
 """Lost mode's scan alert: while a pet is lost, each scan of one of its tags alerts its owners.
 
 ``scans_alert`` is connected to ``qr.hooks`` (``LostpetConfig.ready``) and runs after every
-batch of scans the QR app wrote. It keeps it cheap for the usual case, no pet lost: one query
-finds the scanned codes that are tags of a lost pet, and an empty answer ends it. A scan whose
-user agent looked like a bot alerts nobody.
+batch of scans the QR app wrote (up to 2,000 scans, most of them of codes that are nobody's
+lost pet). It filters by code first: unless every scan was a bot's (then nothing is asked),
+one query (by the lost flag's index, whatever the batch holds) finds the tags of lost pets,
+and an empty answer, the usual case, ends it with no work per scan; otherwise each scan costs
+a dictionary lookup, and only a lost pet's scans become datetimes. A scan whose user agent
+looked like a bot alerts nobody.
 
 Each scan of a lost pet's tag is stored as a ``Sighting`` (source ``scan``, the tag's id, the
 scan's time), so the owners see it with the finder reports. At most
@@ -36,7 +39,7 @@ from pawfile.notifications.choices import Kind
 from pawfile.notifications.services import notification_send
 from pawfile.pets.services import pet_revision_bump
 from pawfile.qr.choices import TargetKind
-from pawfile.qr.hooks import RecordedScan
+from pawfile.qr.hooks import RecordedScan, scan_instant
 from pawfile.qr.models import QRCode
 
 ALERTED_ROLES = (Role.OWNER, Role.CARETAKER)
@@ -44,28 +47,31 @@ ALERTED_ROLES = (Role.OWNER, Role.CARETAKER)
 
 def scans_alert(scans: Sequence[RecordedScan]) -> int:
     """Store and alert the scans of lost pets' tags among ``scans``; how many were stored."""
-    people = [scan for scan in scans if not scan.bot]
-    if not people:
+    if all(bot for _code_id, _at, bot in scans):  # bots alert nobody: no query
         return 0
-    lost_pets = PublicProfile.objects.filter(is_lost=True).values("pet_id")
-    tags = dict(
-        QRCode.objects.filter(
-            pk__in={scan.code_id for scan in people},
-            target_kind=TargetKind.PET_PAGE,
-            target_ref__in=lost_pets,
-        ).values_list("pk", "target_ref")
-    )
+    tags = lost_tags()
     if not tags:
         return 0
     stored = 0
-    for scan in people:
-        pet_id = tags.get(scan.code_id)
-        if pet_id is not None and _scan_store(pet_id=int(pet_id), scan=scan):
+    for code_id, at, bot in scans:
+        pet_id = tags.get(code_id)
+        if pet_id is None or bot:
+            continue
+        if _scan_store(pet_id=pet_id, code_id=code_id, at=scan_instant(at)):
             stored += 1
     return stored
 
 
-def _scan_store(*, pet_id: int, scan: RecordedScan) -> bool:
+def lost_tags() -> dict[str, int]:
+    """``{code id: pet id}`` of the tags of the pets that are lost now (one query)."""
+    lost_pets = PublicProfile.objects.filter(is_lost=True).values("pet_id")
+    rows = QRCode.objects.filter(
+        target_kind=TargetKind.PET_PAGE, target_ref__in=lost_pets
+    ).values_list("pk", "target_ref")
+    return {code_id: pet_id for code_id, pet_id in rows if pet_id is not None}
+
+
+def _scan_store(*, pet_id: int, code_id: str, at: dt.datetime) -> bool:
     with transaction.atomic():
         # One scan at a time per pet, so the hourly cap is exact under concurrency.
         profile = (
@@ -76,7 +82,7 @@ def _scan_store(*, pet_id: int, scan: RecordedScan) -> bool:
         )
         if profile is None:  # found again meanwhile
             return False
-        hour = scan.at.replace(minute=0, second=0, microsecond=0)
+        hour = at.replace(minute=0, second=0, microsecond=0)
         alerted_this_hour = Sighting.objects.filter(
             profile=profile,
             source=SightingSource.SCAN,
@@ -87,11 +93,11 @@ def _scan_store(*, pet_id: int, scan: RecordedScan) -> bool:
         sighting = Sighting.objects.create(
             profile=profile,
             source=SightingSource.SCAN,
-            code_id=scan.code_id,
+            code_id=code_id,
             alerted=alerted_this_hour < settings.PAWFILE_LOST_SCAN_ALERTS_PER_HOUR,
         )
-        Sighting.objects.filter(pk=sighting.pk).update(created_at=scan.at)
-        sighting.created_at = scan.at
+        Sighting.objects.filter(pk=sighting.pk).update(created_at=at)
+        sighting.created_at = at
         pet_revision_bump(pet_id)  # the pet page lists the latest reports
         if sighting.alerted:
             _alert(profile, sighting)

@@ -10,7 +10,10 @@ an unclaimed or unlinked tag's claim page ``/t/{id}`` ("This tag is not linked y
 ``410`` with a small page for a code switched off, expired or out of scans;
 ``404`` for an id that does not exist; ``405`` for a method other than GET or HEAD. HEAD gets
 the same status and headers without a body. A scan answered 302 is counted
-(``scans.scan_record``, an in-memory append); a HEAD is not (link checkers send them).
+(``scans.scan_record``, an in-memory append); a HEAD is not (link checkers send them). The
+layer is the outermost in front of Django (``config/wsgi.py``), and a GET of a plain code
+(served, with neither expiry nor limit) is answered by ``__call__`` itself: one lookup, one
+clock read, the append and the 302's headers built when the map was loaded.
 
 The map id → (target, active, expiry, limit) lives in process memory in a ``RedirectTable``.
 A background thread (one per process, started by the first request, which waits for the
@@ -83,9 +86,11 @@ class Entry:
     expires_at: float | None
     scan_limit: int | None
     # The 302's headers, built once and handed to every request's ``start_response`` (the
-    # server and the layers in front copy them, never change them); ``gone``: never served.
+    # server and the layers in front copy them, never change them); ``gone``: never served;
+    # ``plain``: served, with neither expiry nor limit (a GET of it takes the short path).
     headers: list[tuple[str, str]] = field(default_factory=list, compare=False)
     gone: bool = False
+    plain: bool = False
 
     @classmethod
     def of(
@@ -98,7 +103,8 @@ class Entry:
             ("Content-Length", "0"),
         ]
         gone = not active or location is None
-        return cls(location, active, expires_at, scan_limit, headers, gone)
+        plain = not gone and expires_at is None and scan_limit is None
+        return cls(location, active, expires_at, scan_limit, headers, gone, plain)
 
 
 class RedirectTable:
@@ -206,12 +212,22 @@ class QrRedirect:
         self.loaded = threading.Event()
         self._start_lock = threading.Lock()
         self._started = False
-        self._pages: dict[tuple[str, int], bytes] = {}
+        self._pages: dict[tuple[str, int], tuple[bytes, list[tuple[str, str]]]] = {}
 
     def __call__(self, meta: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = meta.get("PATH_INFO", "")
         if not path.startswith("/r/"):
             return self.app(meta, start_response)
+        # The scan of a plain code (served, no expiry, no limit), most of the traffic: the
+        # least work that answers it. Everything else takes ``answer``, which decides the same.
+        entries = self.table.entries
+        if entries is not None and meta.get("REQUEST_METHOD") == "GET":
+            code_id = path[3:]
+            entry = entries.get(code_id)
+            if entry is not None and entry.plain:
+                scan_record(meta, code_id, time.time(), meta.get("QUERY_STRING") == PRINTED_MARKER)
+                start_response("302 Found", entry.headers)
+                return []
         return self.answer(meta, start_response, path[3:])
 
     def answer(
@@ -250,12 +266,16 @@ class QrRedirect:
         self, meta: dict[str, Any], start_response: Callable[..., Any], status: int
     ) -> Iterable[bytes]:
         language = "es" if meta.get("HTTP_ACCEPT_LANGUAGE", "").lower().startswith("es") else "en"
-        body = self._pages.get((language, status))
-        if body is None:
+        page = self._pages.get((language, status))
+        if page is None:
             with translation.override(language):
-                body = self._pages[(language, status)] = _page(status)
-        line = "404 Not Found" if status == 404 else "410 Gone"
-        start_response(line, [*PAGE_HEADERS, ("Content-Length", str(len(body)))])
+                body = _page(status)
+            page = self._pages[(language, status)] = (
+                body,
+                [*PAGE_HEADERS, ("Content-Length", str(len(body)))],
+            )
+        body, headers = page
+        start_response("404 Not Found" if status == 404 else "410 Gone", headers)
         return [] if meta.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def _first_load(self) -> dict[str, Entry] | None:

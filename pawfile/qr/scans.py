@@ -35,6 +35,7 @@ import functools
 import hashlib
 import itertools
 import logging
+import operator
 import re
 import threading
 import time
@@ -267,7 +268,7 @@ class Batch:
         self.rows: list[tuple[Any, ...]] = []
         self.per_code: dict[str, list[Any]] = {}  # code id -> [scans, latest epoch seconds]
         self.kinds: collections.Counter[str] = collections.Counter()
-        self.recorded: list[tuple[str, float, bool]] = []  # code id, instant, bot
+        self.recorded: list[hooks.RecordedScan] = []  # code id, epoch seconds, bot
 
 
 class _Instants:
@@ -310,62 +311,97 @@ class _Instants:
 
 def _rows(events: list[Event], live: Owners, people: OwnScans, pacer: Pacer) -> Batch:
     """One row per event of a live code, but none for its own people's scans. What
-    repeats (an agent with a referrer and a client; a client on a day) is worked out once
-    per batch: most events cost a few dictionary lookups."""
+    repeats (a client, that is an agent with a referrer and an address, on a day) is worked
+    out once per batch: most events cost a few dictionary lookups and one string."""
     batch = Batch()
-    rows, per_code, kinds = batch.rows, batch.per_code, batch.kinds
+    rows, per_code = batch.rows, batch.per_code
     recorded = batch.recorded if hooks.has_receivers() else None
     instants = _Instants()
     seconds, second, suffix = instants.seconds, instants.second, instants.suffix
-    clients: dict[tuple[str, str, str, str], tuple[bool, str, str, str, str, str]] = {}
+    # (agent, referrer, address, forwarded-for, day) -> the row's columns after the instant
+    clients: dict[tuple[str, str, str, str, dt.date], tuple[bool, str, str, str, str, str, str]]
+    clients = {}
     visitors: dict[tuple[str, dt.date], tuple[str, str]] = {}
-    own = 0
-    for index, event in enumerate(events):
-        if index and not index % YIELD_EVERY:
+    own = bots = genuines = 0
+    for start in range(0, len(events), YIELD_EVERY):
+        if start:
             pacer.slice_done()  # let request threads have the GIL between slices
-        code_id, at, genuine, user_agent, referrer, remote, forwarded, session = event
-        owners = live.get(code_id)
-        if owners is None:
-            continue
-        if session and people.own(session, *owners):
-            own += 1
-            continue
-        whole, micro = divmod(round(at * 1_000_000), 1_000_000)  # instants.text, inline
-        plain, before, day, _instant = seconds.get(whole) or second(whole)
-        stamp = f"{before}{micro:06d}{suffix}" if micro else plain
-        key = (user_agent, referrer, remote, forwarded)
-        client = clients.get(key)
-        if client is None:
-            agent = agent_parse(user_agent)
-            client = clients[key] = (
-                agent.bot,
-                _referrer_host(referrer),
-                agent.device,
-                agent.os,
-                agent.browser,
-                _address(remote, forwarded),
+        for code_id, at, genuine, user_agent, referrer, remote, forwarded, session in events[
+            start : start + YIELD_EVERY
+        ]:
+            owners = live.get(code_id)
+            if owners is None:
+                continue
+            if session and people.own(session, *owners):
+                own += 1
+                continue
+            whole, micro = divmod(round(at * 1_000_000), 1_000_000)  # instants.text, inline
+            plain, before, day, _instant = seconds.get(whole) or second(whole)
+            key = (user_agent, referrer, remote, forwarded, day)
+            client = clients.get(key)
+            if client is None:
+                client = clients[key] = _client(
+                    user_agent, referrer, remote, forwarded, day, visitors
+                )
+            bot, host, visitor, device, os_family, browser, country = client
+            rows.append(
+                (
+                    code_id,
+                    f"{before}{micro:06d}{suffix}" if micro else plain,
+                    genuine,
+                    bot,
+                    host,
+                    visitor,
+                    device,
+                    os_family,
+                    browser,
+                    country,
+                )
             )
-        bot, host, device, os_family, browser, address = client
-        found = visitors.get((address, day))
-        if found is None:
-            found = visitors[(address, day)] = (_visitor(address, day), country_of(address))
-        visitor, country = found
-        rows.append(
-            (code_id, stamp, genuine, bot, host, visitor, device, os_family, browser, country)
-        )
-        counted = per_code.get(code_id)
-        if counted is None:
-            per_code[code_id] = [1, at]
-        else:
-            counted[0] += 1
-            if at > counted[1]:
-                counted[1] = at
-        kinds["bot" if bot else "genuine" if genuine else "typed"] += 1
-        if recorded is not None:
-            recorded.append((code_id, at, bot))
-    if own:
-        kinds["own"] = own
+            counted = per_code.get(code_id)
+            if counted is None:
+                per_code[code_id] = [1, at]
+            else:
+                counted[0] += 1
+                if at > counted[1]:
+                    counted[1] = at
+            if bot:
+                bots += 1
+            elif genuine:
+                genuines += 1
+            if recorded is not None:
+                recorded.append((code_id, at, bot))
+    kinds = batch.kinds
+    for kind, count in (
+        ("bot", bots),
+        ("genuine", genuines),
+        ("typed", len(rows) - bots - genuines),
+        ("own", own),
+    ):
+        if count:
+            kinds[kind] = count
     return batch
+
+
+def _client(
+    user_agent: str,
+    referrer: str,
+    remote: str,
+    forwarded: str,
+    day: dt.date,
+    visitors: dict[tuple[str, dt.date], tuple[str, str]],
+) -> tuple[bool, str, str, str, str, str, str]:
+    """What a client's scan on ``day`` stores besides the code and instant: bot, referrer
+    host, visitor, device, OS, browser, country (``visitors`` keeps the hash and country of
+    an address on a day, which several clients behind one address share)."""
+    agent = agent_parse(user_agent)
+    address = _address(remote, forwarded)
+    found = visitors.get((address, day))
+    if found is None:
+        found = visitors[(address, day)] = (_visitor(address, day), country_of(address))
+    visitor, country = found
+    host = _referrer_host(referrer)
+    return (agent.bot, host, visitor, agent.device, agent.os, agent.browser, country)
 
 
 def _stored(at: float) -> Any:
@@ -373,13 +409,16 @@ def _stored(at: float) -> Any:
     return connection.ops.adapt_datetimefield_value(dt.datetime.fromtimestamp(at, tz=dt.UTC))
 
 
+_CODE_ID, _SESSION = operator.itemgetter(0), operator.itemgetter(7)  # an Event's fields
+
+
 def _write(events: list[Event], pacer: Pacer) -> int:
     # Plain tuples, the instants as text, one COPY (PostgreSQL) or one executemany
     # (SQLite) and one statement for the counts: building model instances, datetimes and
     # parameters row by row took most of a scan's processor time, and their garbage paused
     # the request threads of the same process.
-    ids = {event[0] for event in events}
-    people = OwnScans(event[7] for event in events)  # no query without session cookies
+    ids = set(map(_CODE_ID, events))
+    people = OwnScans(set(map(_SESSION, events)))  # no query without session cookies
     codes = QRCode.objects.filter(pk__in=ids)
     live: Owners = {
         code_id: (household_id, owner_id)
@@ -404,12 +443,8 @@ def _write(events: list[Event], pacer: Pacer) -> int:
             cursor.executemany(COUNT_ADD, counts)
     kinds = batch.kinds
     transaction.on_commit(lambda: _metrics_add(kinds))
-    if batch.recorded:  # the apps above told of the batch once it is committed
-        utc = dt.UTC
-        recorded = [
-            hooks.RecordedScan(code_id, dt.datetime.fromtimestamp(at, tz=utc), bot)
-            for code_id, at, bot in batch.recorded
-        ]
+    recorded = batch.recorded
+    if recorded:  # the apps above told of the batch once it is committed
         transaction.on_commit(lambda: hooks.scans_recorded_send(recorded))
     return len(batch.rows)
 
@@ -437,10 +472,10 @@ def scan_buffer_flush(*, pace: float = 0.0) -> int:
     pacer = Pacer(pace)
     with _flush_lock:
         _unknown_report()
+        take = buffer.popleft
         while buffer:
-            events: list[Event] = []
-            while buffer and len(events) < MAX_BATCH:
-                events.append(buffer.popleft())
+            # popleft is atomic: the request threads append meanwhile, nothing is lost
+            events: list[Event] = [take() for _ in range(min(len(buffer), MAX_BATCH))]
             try:
                 written += _write(events, pacer)
             except Exception:

@@ -213,6 +213,41 @@ def test_no_alert_when_not_lost_or_a_bot(
     assert Notification.objects.count() == 0
 
 
+def test_a_mixed_batch_alerts_only_the_lost_pets_scans_by_people(
+    cast: Cast, pet, django_capture_on_commit_callbacks
+) -> None:
+    """The receiver picks its codes first: in one batch, scans of a pet that is not lost and
+    a bot's scan of the lost pet's tag are counted and alert nobody; the person's scan of the
+    lost pet's tag is stored once, at its own instant."""
+    from pawfile.pets.models import Pet
+
+    other = Pet.objects.create(household=cast.household, name="Luna", species="cat")
+    tag = qr_services.pet_code_create(actor=cast.alice, pet=pet)
+    other_tag = qr_services.pet_code_create(actor=cast.alice, pet=other)
+    services.lost_mark(actor=cast.alice, pet=pet)
+    at = dt.datetime(2026, 5, 4, 10, 15, 30, 250000, tzinfo=dt.UTC)
+    scan(other_tag.id)
+    scan(tag.id, agent=BOT)
+    scan(tag.id, at=at.timestamp())
+    scan(other_tag.id)
+    assert flush(django_capture_on_commit_callbacks) == 4
+    (sighting,) = Sighting.objects.all()
+    assert (sighting.profile.pet_id, sighting.code_id) == (pet.pk, tag.id)
+    assert sighting.created_at == at and sighting.source == SightingSource.SCAN
+    assert len(alerts(cast.alice)) == 1
+
+
+def test_a_batch_of_bots_asks_nothing(cast: Cast, pet, django_assert_num_queries) -> None:
+    from pawfile.lostpet import scan_alerts
+
+    tag = qr_services.pet_code_create(actor=cast.alice, pet=pet)
+    services.lost_mark(actor=cast.alice, pet=pet)
+    with django_assert_num_queries(0):
+        assert scan_alerts.scans_alert([(tag.id, time.time(), True)] * 3) == 0
+    with django_assert_num_queries(1):  # a person's scan of another code: the lost tags only
+        assert scan_alerts.scans_alert([("zzzzzzzzzz", time.time(), False)]) == 0
+
+
 def test_generic_code_scans_alert_nobody(
     cast: Cast, pet, django_capture_on_commit_callbacks
 ) -> None:
