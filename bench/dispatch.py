@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/dispatch.py [--due 100000] [--households 1000] [--workers 2]
                                        [--threads 1] [--sample 250] [--sink lean|aiosmtpd]
-                                       [--timeout 600]
+                                       [--timeout 600] [--sink-port 0]
 
 Embedded mode (no ``DATABASE_URL``): SQLite in a temporary data directory, the queue in its
 Huey SQLite file, one ``pawfile worker`` process with ``PAWFILE_WORKER_THREADS`` threads
@@ -30,9 +30,10 @@ the channel: median, p95, p99, max), whether every mail arrived exactly once (di
 ``Message-ID``: missing and duplicated ones), and the CPU seconds each process used from
 T to the last mail: each worker, the scheduler (this process, which runs the tick), the
 sink, and every ``postgres`` and ``redis-server`` process of the machine (shared with
-anything else running there), with CPU µs per mail. Gives up after ``--timeout`` seconds
-of waiting for the sink. Every reminder has one recipient and one email, plus the in-app
-notification.
+anything else running there), with CPU µs per mail; in scale-out, also the PostgreSQL
+backends of the run's own database alone (``DatabaseBackends``: sampled, a floor). Gives
+up after ``--timeout`` seconds of waiting for the sink. Every reminder has one recipient
+and one email, plus the in-app notification.
 """
 
 # ruff: noqa: E402 - the standard library is imported after the sys.path fix below
@@ -62,7 +63,8 @@ SINK_LINE = re.compile(r"^(\d+\.\d+) <outbox\.(\d+)\.")
 
 def lean_sink_main(port: int, out: str) -> int:
     """A minimal SMTP server (one asyncio protocol): answers every command the client sends
-    (``smtplib``'s EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), and for each message appends
+    (``smtplib``'s EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; several in one write, as it
+    offers ``PIPELINING``, as mainstream servers do), and for each message appends
     ``<arrival epoch> <Message-ID>`` to ``out``. Keeps nothing else."""
     import asyncio
 
@@ -80,32 +82,36 @@ def lean_sink_main(port: int, out: str) -> int:
 
         def data_received(self, data: bytes) -> None:
             self.buffer += data
-            write = self.transport.write  # type: ignore[attr-defined]
+            replies: list[bytes] = []  # one write for all the commands that came together
             while True:
                 if self.in_data:
                     end = self.buffer.find(b"\r\n.\r\n")
                     if end < 0:
-                        return
+                        break
                     found = message_id.search(self.buffer, 0, end + 2)
                     self.buffer, self.in_data = self.buffer[end + 5 :], False
                     handle.write(f"{time.time():.6f} {found.group(1).decode() if found else '-'}\n")
-                    write(b"250 OK\r\n")
+                    replies.append(b"250 OK\r\n")
                     continue
                 end = self.buffer.find(b"\r\n")
                 if end < 0:
-                    return
+                    break
                 verb, self.buffer = self.buffer[:4].upper(), self.buffer[end + 2 :]
                 if verb == b"EHLO":
-                    write(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                    replies.append(
+                        b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+                    )
                 elif verb == b"DATA":
                     self.in_data = True
-                    write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    replies.append(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                 elif verb == b"QUIT":
-                    write(b"221 Bye\r\n")
+                    self.transport.write(b"".join(replies) + b"221 Bye\r\n")  # type: ignore[attr-defined]
                     self.transport.close()
                     return
                 else:
-                    write(b"250 OK\r\n")
+                    replies.append(b"250 OK\r\n")
+            if replies:
+                self.transport.write(b"".join(replies))  # type: ignore[attr-defined]
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
@@ -162,6 +168,46 @@ def cpu_by_name(*names: str) -> float:
         if text[text.find("(") + 1 : text.rfind(")")] in names:
             total += cpu_seconds(int(stat.parent.name))
     return total
+
+
+class DatabaseBackends:
+    """CPU seconds of the PostgreSQL backends serving this run's database (the workers' and
+    the scheduler's connections, none of another database's), sampled every second from a
+    thread with a connection of its own: a backend that ends between two samples (Django
+    reopens a connection past its ``CONN_MAX_AGE``) loses what it used since the last one,
+    so this is a floor. The sampling costs this process (the scheduler's figure) a few ms."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        import psycopg
+
+        self.db = psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True)
+        self.before = self._now()
+        self.last = dict(self.before)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _now(self) -> dict[int, float]:
+        rows = self.db.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+        return {pid: cpu_seconds(pid) for (pid,) in rows}
+
+    def _run(self) -> None:
+        while not self.stop.wait(1.0):
+            for pid, used in self._now().items():
+                self.last[pid] = max(used, self.last.get(pid, 0.0))
+
+    def used(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        for pid, used in self._now().items():
+            self.last[pid] = max(used, self.last.get(pid, 0.0))
+        self.db.close()
+        return sum(used - self.before.get(pid, 0.0) for pid, used in self.last.items())
 
 
 def free_port() -> int:
@@ -262,6 +308,9 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=250)
     parser.add_argument("--sink", choices=("lean", "aiosmtpd"), default="lean")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument(
+        "--sink-port", type=int, default=0, help="the sink's port (0: any free one)"
+    )
     parser.add_argument("--serve-sink", nargs=3, metavar=("KIND", "PORT", "FILE"),
                         help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args()
@@ -272,7 +321,7 @@ def main() -> int:
     scale_out = bool(os.environ.get("DATABASE_URL"))
     if scale_out and not os.environ.get("REDIS_URL"):
         parser.error("scale-out needs REDIS_URL as well as DATABASE_URL")
-    port = free_port()
+    port = args.sink_port or free_port()
     arrivals = Path(data) / "arrivals.txt"
     env = {
         **os.environ,
@@ -325,6 +374,7 @@ def main() -> int:
         processes = {"sink": [sink], "worker": children[1:]}
         cpu_before = {n: [cpu_seconds(p.pid) for p in ps] for n, ps in processes.items()}
         services_before = (cpu_by_name("postgres"), cpu_by_name("redis-server"))
+        backends = DatabaseBackends(os.environ["DATABASE_URL"]) if scale_out else None
         scheduler_before = time.process_time()
         queries = [0]  # counted, not logged: Django's query log keeps only the last 9,000
 
@@ -361,6 +411,8 @@ def main() -> int:
         cpu["scheduler"] = [time.process_time() - scheduler_before]
         if scale_out:
             cpu["postgres (all)"] = [cpu_by_name("postgres") - services_before[0]]
+            assert backends is not None
+            cpu["postgres (this database)"] = [backends.used()]
             cpu["redis-server (all)"] = [cpu_by_name("redis-server") - services_before[1]]
         lines = arrivals.read_text().splitlines() if arrivals.exists() else []
         stamps = [float(line.split()[0]) for line in lines]

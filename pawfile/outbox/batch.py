@@ -4,25 +4,27 @@ For producers that make thousands of messages at once (the reminders' tick): the
 keys, leases and outcomes as ``services.outbox_enqueue`` / ``services.outbox_deliver``, with
 fewer round trips.
 
-- ``outbox_enqueue_many`` INSERTs all rows in one statement, in a savepoint. If any key is
-  taken already, the savepoint is rolled back and each row goes through ``outbox_enqueue``
-  (which returns the existing row and enqueues nothing): one key, one message, as always.
+- ``outbox_enqueue_many`` INSERTs all rows in one statement (``lib.rowsinsert``: plain
+  tuples, no model instance per row), in a savepoint. If any key is taken already, the
+  savepoint is rolled back and each row goes through ``outbox_enqueue`` (which returns the
+  existing row and enqueues nothing): one key, one message, as always.
   After commit, the new ids are handed to the queue ``TASK_IDS`` per task.
 - ``outbox_deliver_many`` (the task ``outbox_deliver_many``) claims the rows it was given with
   one conditional UPDATE (``pending`` and due; ``RETURNING`` names the rows it took), reads
   them in one query, lets each kind's handler ``prepare`` its messages at once (the email
   channel reads every recipient, notification, block and preference of the batch in three
   queries), then delivers them one after the other inside ``mail.smtp_session()`` (one SMTP
-  connection for all the mail among them). A failure is recorded right after its attempt,
-  as ``outbox_deliver`` does; the successes are recorded together when the batch ends: one
+  connection for all the mail among them, two round trips a mail where the server offers
+  ``PIPELINING``: ``pipelining``). A failure is recorded right after its attempt, as
+  ``outbox_deliver`` does; the successes are recorded together when the batch ends: one
   transaction with one UPDATE of the rows to ``sent``, one INSERT of their attempts, and the
   writes handlers deferred with :func:`after_batch` (the email channel's ``Delivery`` rows).
   So the duplicate window (see ``docs/architecture.md``, Outbox) is the batch: a worker
   killed mid-batch leaves every row of it ``sending`` under its lease, including the ones
   whose mail the server had taken already, and the sweeper re-enqueues them when the lease
-  expires; each such mail is sent again, with the same ``Message-ID``. Ids the UPDATE did
-  not take (an expired lease to take over, a row already sent) go through
-  ``outbox_deliver`` one by one, which knows those cases.
+  expires; each such mail is sent again, with the same ``Message-ID`` (at most
+  ``TASK_IDS`` mails). Ids the UPDATE did not take (an expired lease to take over, a row
+  already sent) go through ``outbox_deliver`` one by one, which knows those cases.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from pawfile.lib.rowsinsert import insert_rows
 from pawfile.lib.tasks import enqueue_on_commit
 from pawfile.outbox import mail, services
 from pawfile.outbox.choices import AttemptOutcome, MessageStatus
@@ -45,9 +48,11 @@ from pawfile.outbox.models import OutboxAttempt, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-# Ids per queue task: enough to keep one SMTP connection busy, few enough that two workers
-# share a burst evenly and a crashed worker strands little under its lease.
-TASK_IDS = 25
+# Ids per queue task: enough that a batch's fixed cost (queue round trip, claim, reads, the
+# recording transaction, the SMTP connection) is small per mail, few enough that two
+# workers share a burst evenly and a crashed worker strands little under its lease. It is
+# also the most mails a worker killed mid-batch can send twice (the duplicate window).
+TASK_IDS = 100
 
 
 @dataclass(frozen=True)
@@ -78,29 +83,22 @@ def outbox_enqueue_many(messages: Sequence[NewMessage]) -> dict[str, int]:
     if not messages:
         return {}
     now = timezone.now()
+    pending = MessageStatus.PENDING
     rows = [
-        OutboxMessage(
-            key=m.key,
-            kind=m.kind,
-            payload=m.payload,
-            sensitive=m.sensitive,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+        (m.key, m.kind, m.payload, m.sensitive, pending, 0, now, None, "", now, now, None)
         for m in messages
     ]
     if connection.features.can_return_rows_from_bulk_insert:
         try:
             with transaction.atomic():
-                OutboxMessage.objects.bulk_create(rows)
+                made = insert_rows(OutboxMessage, NEW_FIELDS, rows, returning=("key",))
         except IntegrityError:
             pass  # a key was taken before: one by one below, as outbox_enqueue does
         else:
-            ids = [row.pk for row in rows]
+            ids = [made[(m.key,)] for m in messages]
             for start in range(0, len(ids), TASK_IDS):
                 enqueue_on_commit(_deliver_many_soon, ids[start : start + TASK_IDS])
-            return {row.key: row.pk for row in rows}
+            return {m.key: made[(m.key,)] for m in messages}
     found: dict[str, int] = {}
     for m in messages:
         row = services.outbox_enqueue(
@@ -108,6 +106,14 @@ def outbox_enqueue_many(messages: Sequence[NewMessage]) -> dict[str, int]:
         )
         found[m.key] = row.pk
     return found
+
+
+# The columns ``outbox_enqueue_many`` writes: every field but the id (the model's defaults
+# are Python's, not the database's), in this order.
+NEW_FIELDS = (
+    "key", "kind", "payload", "sensitive", "status", "attempts", "next_attempt_at",
+    "lease_until", "last_error", "created_at", "updated_at", "sent_at",
+)  # fmt: skip
 
 
 def _deliver_many_soon(message_ids: list[int]) -> None:
@@ -221,17 +227,13 @@ def _mark_sent_many(
             sent_rows.filter(pk__in=keep_all).update(**changes)
         for payload, ids in trimmed:
             sent_rows.filter(pk__in=ids).update(**changes, payload=payload)
-        OutboxAttempt.objects.bulk_create(
+        insert_rows(
+            OutboxAttempt,
+            ("message", "number", "outcome", "error", "duration_ms", "created_at"),
             [
-                OutboxAttempt(
-                    message_id=message.pk,
-                    number=message.attempts,
-                    outcome=AttemptOutcome.SENT,
-                    duration_ms=duration_ms,
-                    created_at=now,
-                )
+                (message.pk, message.attempts, AttemptOutcome.SENT, "", duration_ms, now)
                 for message, _handler, duration_ms in sent
-            ]
+            ],
         )
         for flush, items in pending.items():
             try:

@@ -4,7 +4,9 @@
 two queues of answers: ``rcpt_replies`` for RCPT TO and ``data_replies`` for the message
 itself. Each SMTP command takes the next answer (``None`` or an empty queue: accept).
 ``stall_first_rcpt()`` makes the first RCPT TO hang until ``release()``; ``stalled`` is set
-while it hangs, so a test knows a client is in the middle of sending.
+while it hangs, so a test knows a client is in the middle of sending. With ``pipelining``
+set, it offers ``PIPELINING`` (aiosmtpd reads pipelined commands one after the other
+anyway; it only does not say so).
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ class ScriptedMailServer(MailServer):
         self.stalled = threading.Event()
         self._release = threading.Event()
         self._stall_next = False
+        self.pipelining = False
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        # aiosmtpd's list ends with "250 HELP": that line is then no longer the last one.
+        return [*responses[:-1], "250-" + responses[-1][4:], "250 PIPELINING"]
 
     def stall_first_rcpt(self) -> None:
         self._stall_next = True

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.utils.translation import gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from pawfile.notifications.channels.base import Channel
+from pawfile.notifications.channels.email_bodies import BatchBodies, bodies_render
 from pawfile.outbox.handlers import DeliveryError
 from pawfile.outbox.mail import message_id, send_alternative
 
@@ -47,8 +47,10 @@ def _refusal(exc: Exception) -> DeliveryError:
     return DeliveryError(f"mail server unreachable: {type(exc).__name__}: {exc}")
 
 
-# Where ``prepare`` leaves a message's (recipient, notifications) for ``deliver``.
+# Where ``prepare`` leaves a message's (recipient, notifications) for ``deliver``, and the
+# batch's ``BatchBodies`` (the bodies rendered once per language and shape).
 PREPARED = "_email_prepared"
+BODIES = "_email_bodies"
 
 
 def _delivery_ids(message: OutboxMessage) -> list[int]:
@@ -59,12 +61,15 @@ def prepare(messages: Sequence[OutboxMessage]) -> None:
     """The batch half of the handler (``outbox.batch``): what ``selectors.email_batch``
     reads for one message, read for all of ``messages`` in three queries (the deliveries
     with their notification and recipient, the recipients' email blocks, their email
-    preferences turned off), and kept on each message for :func:`deliver`."""
+    preferences turned off), and kept on each message for :func:`deliver`, with one
+    ``email_bodies.BatchBodies`` for the batch: the bodies rendered once per language and
+    shape, not twice per mail."""
     from pawfile.notifications import channels
     from pawfile.notifications.choices import Kind
     from pawfile.notifications.models import ChannelBlock, Delivery, Preference
 
     wanted = {m.pk: _delivery_ids(m) for m in messages}
+    bodies = BatchBodies()
     rows = {
         row.pk: row
         for row in Delivery.objects.filter(
@@ -105,6 +110,7 @@ def prepare(messages: Sequence[OutboxMessage]) -> None:
                 ]
                 found = (recipient, keep)
         setattr(message, PREPARED, found)
+        setattr(message, BODIES, bodies)
 
 
 def deliver(message: OutboxMessage) -> None:
@@ -118,6 +124,7 @@ def deliver(message: OutboxMessage) -> None:
 
     ids = _delivery_ids(message)
     prepared = message.__dict__.pop(PREPARED, None)
+    bodies = message.__dict__.pop(BODIES, None)
     if prepared is None:
         recipient, notifications = selectors.email_batch(delivery_ids=ids)
     else:
@@ -143,8 +150,7 @@ def deliver(message: OutboxMessage) -> None:
         else:
             subject = gettext("%(count)d notifications") % {"count": len(notifications)}
         subject = f"[{settings.PAWFILE_SITE_NAME}] {subject}"
-        text = render_to_string("notifications/email.txt", context)
-        html = render_to_string("notifications/email.html", context)
+        text, html = bodies.render(context) if bodies is not None else bodies_render(context)
     mail_id = message_id(message)
     headers = {
         "Message-ID": mail_id,
