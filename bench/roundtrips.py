@@ -89,11 +89,13 @@ def _psycopg_counted() -> None:
 
 
 def _redis_counted() -> None:
-    """Count every command sent to Redis; a pipeline's ``execute`` is one."""
-    import redis
+    """Count every command sent to Redis, on any connection (the pooled ones and those a
+    thread keeps, ``lib.rediscache``); a pipeline's ``execute`` is one."""
     import redis.client
+    import redis.connection
 
-    redis.Redis.execute_command = _counting(redis.Redis.execute_command, "cache")  # type: ignore[method-assign]
+    connection = redis.connection.AbstractConnection
+    connection.send_command = _counting(connection.send_command, "cache")  # type: ignore[method-assign]
     redis.client.Pipeline.execute = _counting(redis.client.Pipeline.execute, "cache")  # type: ignore[method-assign]
 
 

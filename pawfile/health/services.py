@@ -34,6 +34,8 @@ from pawfile.pets.services import pet_revision_bump, pet_revision_bump_statement
 COMMON_FIELDS = ("date", "notes")
 GRAMS_PER = {"kg": Decimal(1000), "lb": Decimal("453.59237")}
 MAX_GRAMS = 2_000_000  # 2 tonnes: anything above is a typo
+# ``Kind.values`` builds its list (labels included) on every read: read once.
+KINDS = frozenset(Kind.values)
 # One-line fields: no line breaks or control characters (``lib.text``).
 LINE_FIELDS = (
     "name",
@@ -123,7 +125,7 @@ def _full_clean(record: HealthRecord, *, exclude: list[str] | None = None) -> No
 def record_create(*, actor: User, pet: Pet, kind: str, **fields: Any) -> HealthRecord:
     """Add a record of ``kind`` to ``pet`` (owner or caretaker)."""
     pet = pet_selectors.pet_checked(user=actor, pet=pet, action=Action.WRITE)
-    if kind not in Kind.values:
+    if kind not in KINDS:
         raise Invalid(_("Unknown kind of record."), field="kind")
     record = HealthRecord(pet=pet, kind=kind, created_by=actor)
     today = user_today(actor)  # "today" and "in the future" are the actor's own date

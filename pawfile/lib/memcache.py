@@ -6,7 +6,9 @@ would be 6 GB. ``BoundedMemoryCache`` also keeps the total of its stored (pickle
 keys and a per-entry overhead under ``OPTIONS["MAX_BYTES"]``: a write that would pass it
 evicts the least recently used entries first, and a single value larger than a quarter of
 the bound is not stored at all (a cache miss is the right answer for it). Everything else
-(expiry, LRU order, thread safety through the one lock) is ``LocMemCache``'s own.
+(expiry, LRU order, thread safety through the one lock) is ``LocMemCache``'s own. The total
+is kept as entries come and go (summing the sizes on every write cost some 20 µs per
+thousand entries, and every API call writes its rate-limit counters).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from django.core.cache.backends.locmem import LocMemCache
 ENTRY_OVERHEAD = 160  # bytes per entry beyond key and value: dict slots, expiry float, str header
 
 _sizes: dict[str, dict[str, int]] = {}
+# The sum of each cache's sizes, a one-item list shared like them by every instance of a name.
+_totals: dict[str, list[int]] = {}
 
 
 class BoundedMemoryCache(LocMemCache):
@@ -35,46 +39,53 @@ class BoundedMemoryCache(LocMemCache):
         options = params.get("OPTIONS", {})
         self._max_bytes = int(options.get("MAX_BYTES", 64 * 1024 * 1024))
         self._sizes = _sizes.setdefault(name, {})
+        self._total = _totals.setdefault(name, [0])
 
     @property
     def bytes_used(self) -> int:
         """What the stored entries take, as counted against ``MAX_BYTES``."""
         with self._lock:
-            return sum(self._sizes.values())
+            return self._total[0]
 
     def _entry_size(self, key: str, pickled: bytes) -> int:
         return len(key) + len(pickled) + ENTRY_OVERHEAD
+
+    def _size_set(self, key: str, size: int) -> None:
+        self._total[0] += size - self._sizes.get(key, 0)
+        self._sizes[key] = size
+
+    def _size_drop(self, key: str) -> None:
+        self._total[0] -= self._sizes.pop(key, 0)
 
     def _set(self, key: str, value: bytes, timeout: Any = None) -> None:
         size = self._entry_size(key, value)
         self._delete(key)
         if size > self._max_bytes // 4:
             return  # too large to be worth a quarter of the cache: never stored
-        total = sum(self._sizes.values())
-        while self._cache and total + size > self._max_bytes:
+        while self._cache and self._total[0] + size > self._max_bytes:
             old_key, _ = self._cache.popitem()  # the least recently used (LRU at the end)
             self._expire_info.pop(old_key, None)
-            total -= self._sizes.pop(old_key, 0)
+            self._size_drop(old_key)
         LocMemCache._set(self, key, value, timeout)  # type: ignore[attr-defined]
-        self._sizes[key] = size
+        self._size_set(key, size)
 
     def _delete(self, key: str) -> bool:
-        self._sizes.pop(key, None)
+        self._size_drop(key)
         return bool(LocMemCache._delete(self, key))  # type: ignore[attr-defined]
 
     def _cull(self) -> None:
         before = set(self._cache)
         LocMemCache._cull(self)  # type: ignore[attr-defined]
         for key in before - set(self._cache):
-            self._sizes.pop(key, None)
+            self._size_drop(key)
 
     def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
         value = super().incr(key, delta, version)
         made = self.make_and_validate_key(key, version=version)
         with self._lock:
             if made in self._cache:
-                self._sizes[made] = self._entry_size(
-                    made, pickle.dumps(value, self.pickle_protocol)
+                self._size_set(
+                    made, self._entry_size(made, pickle.dumps(value, self.pickle_protocol))
                 )
         return int(value)
 
@@ -108,6 +119,8 @@ class BoundedMemoryCache(LocMemCache):
         return out
 
     def clear(self) -> None:
-        with self._lock:
+        with self._lock:  # LocMemCache's clear, with the sizes under the same lock
+            self._cache.clear()
+            self._expire_info.clear()
             self._sizes.clear()
-        super().clear()
+            self._total[0] = 0

@@ -10,7 +10,12 @@ per pool and keeps it.
 ``EXPIRE`` when the counter is new, and the time left, atomically, in one round trip instead of the
 three or four separate commands the cache API would take (``incr`` alone is ``EXISTS`` plus
 ``INCRBY`` in Django). The counter is a plain Redis integer under the cache's own key, so
-``cache.get`` reads it as usual.
+``cache.get`` reads it as usual. Every API call makes this call, so it is sent on a
+connection of the thread's own (made by the cache's pool, with its address and options, and
+kept by the thread), past redis-py's command layers: no pool lock, no check that a pooled
+connection has nothing left to read, no retry wrapper, about a quarter of the CPU of a call
+through the client (20 against 75 µs). The notifications live poll reads its revision the
+same way.
 
 Used by ``CACHES`` when ``REDIS_URL`` is set; the in-process cache of the embedded mode is
 unchanged.
@@ -18,10 +23,15 @@ unchanged.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
 from typing import Any, cast
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 
 # KEYS[i]: a counter; ARGV[i]: its window in milliseconds. Returns {count 1, ms left 1,
 # count 2, ms left 2, ...}. A counter left without an expiry (written by something else) gets
@@ -40,6 +50,7 @@ for i, key in ipairs(KEYS) do
 end
 return out
 """
+WINDOW_HIT_SHA = hashlib.sha1(WINDOW_HIT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 
 class _SharedClient(RedisCacheClient):
@@ -48,7 +59,7 @@ class _SharedClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
-        self._window_hit: Any = None
+        self._local = threading.local()  # .connection: this thread's own, for windows_hit
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         # Django's private helpers, which django-stubs does not list.
@@ -61,11 +72,34 @@ class _SharedClient(RedisCacheClient):
         return client
 
     def windows_hit(self, keys: list[str], milliseconds: list[int]) -> list[tuple[int, int]]:
-        client = self.get_client(keys[0], write=True)
-        if self._window_hit is None:
-            self._window_hit = client.register_script(WINDOW_HIT)
-        out = self._window_hit(keys=keys, args=milliseconds, client=client)
+        out = self._script(keys, milliseconds)
         return [(int(out[i]), int(out[i + 1])) for i in range(0, len(out), 2)]
+
+    def _script(self, keys: list[str], milliseconds: list[int]) -> Any:
+        """``WINDOW_HIT`` over ``keys`` on this thread's own connection: ``EVALSHA``, and
+        ``EVAL`` (which also stores the script) when Redis does not have it. Any other error
+        drops the connection (nothing half-read is reused) and is raised; a connection Redis
+        closed while idle is made again once, as the client's own retry would."""
+        for attempt in (1, 2):
+            connection = getattr(self._local, "connection", None)
+            if connection is None or connection.pid != os.getpid():  # none yet, or forked
+                pool = self.get_client(keys[0], write=True).connection_pool
+                connection = self._local.connection = pool.make_connection()
+            try:
+                try:
+                    connection.send_command(
+                        "EVALSHA", WINDOW_HIT_SHA, len(keys), *keys, *milliseconds
+                    )
+                    return connection.read_response()
+                except NoScriptError:  # a reply: the connection is in step
+                    connection.send_command("EVAL", WINDOW_HIT, len(keys), *keys, *milliseconds)
+                    return connection.read_response()
+            except Exception as error:
+                connection.disconnect()
+                self._local.connection = None
+                if attempt == 2 or not isinstance(error, RedisConnectionError):
+                    raise
+        raise AssertionError("not reached")
 
 
 class RedisCache(DjangoRedisCache):
@@ -82,7 +116,8 @@ class RedisCache(DjangoRedisCache):
         Returns, per counter in order, ``(hits in the window, this one included;
         milliseconds until it ends)``. One round trip for all of them, each counted
         atomically: hits racing from several processes are all counted."""
-        keys = [self.make_and_validate_key(key) for key, _seconds in windows]
+        # make_key: the validation only warns about keys memcached would refuse.
+        keys = [self.make_key(key) for key, _seconds in windows]
         spans = [seconds * 1000 for _key, seconds in windows]
         return cast(_SharedClient, self._cache).windows_hit(keys, spans)
 

@@ -30,13 +30,14 @@ import os
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.utils.asyncio import async_unsafe
@@ -88,6 +89,24 @@ class Columns:
     def as_dict(self, values: Sequence[Any], connection: Any = None) -> dict[str, Any]:
         return dict(zip(self.attnames, self.convert(values, connection), strict=True))
 
+    def dicts(
+        self, rows: Sequence[Sequence[Any]], connection: Any, extra: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """``as_dict`` of each row, whose first columns are this model's and whose last
+        ones are named by ``extra`` (kept as they came): one loop for a page of rows."""
+        names = self.attnames + extra
+        converters = self.converters
+        out = []
+        for row in rows:
+            values = list(row)
+            for index, functions, expression in converters:
+                value = values[index]
+                for function in functions:
+                    value = function(value, expression, connection)
+                values[index] = value
+            out.append(dict(zip(names, values, strict=True)))
+        return out
+
     def instance(self, values: Sequence[Any], connection: Any = None) -> Model:
         return self.model.from_db(self.db, list(self.attnames), self.convert(values, connection))
 
@@ -122,6 +141,8 @@ def columns(
         )
         if utc_text and field.get_internal_type() == "DateTimeField":
             functions = [_sqlite_utc_datetime]  # what Django's converter does, without its layers
+        elif _typed_by_driver(connection, field, functions):
+            functions = []
         if functions:
             converters.append((index, tuple(functions), expression))
     return Columns(
@@ -131,6 +152,31 @@ def columns(
         sql=", ".join(column(model, f.name, alias, db) for f in concrete),
         converters=tuple(converters),
         db=db,
+    )
+
+
+# SQLite's converters that Django registers with the driver by declared column type
+# (``detect_types``), and the ORM's converter each one makes a no-op: the value comes typed.
+_DRIVER_TYPED = {
+    "bool": "convert_booleanfield_value",  # the driver gives True / False (None for NULL)
+    "date": "convert_datefield_value",  # the driver gives a date
+}
+
+
+def _typed_by_driver(connection: Any, field: Field[Any, Any], functions: list[Any]) -> bool:
+    """True when ``functions`` is only the ORM's converter for a SQLite column the driver
+    already returns typed (a ``bool`` or ``date`` column, read with ``PARSE_DECLTYPES``):
+    calling it would hand every value back unchanged."""
+    import sqlite3
+
+    if connection.vendor != "sqlite" or len(functions) != 1:
+        return False
+    wanted = _DRIVER_TYPED.get(str(field.db_type(connection)))
+    detect = connection.get_connection_params().get("detect_types", 0)
+    return (
+        wanted is not None
+        and bool(detect & sqlite3.PARSE_DECLTYPES)
+        and getattr(functions[0], "__func__", None) is getattr(type(connection.ops), wanted)
     )
 
 
@@ -211,6 +257,14 @@ def _kept_cursor(connection: Any) -> Any | None:
     return kept[1]
 
 
+@lru_cache(maxsize=256)
+def _qmark(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders as SQLite's ``?``, once per statement text: what
+    the SQLite (and SQLCipher) cursor wrappers' ``convert_query`` does with a regular
+    expression on every statement, tens of microseconds for a long one."""
+    return FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+
+
 def _run(connection: Any, sql: str, params: Sequence[Any], read: Callable[[Any], R]) -> R:
     """Execute one statement and ``read`` its result from the cursor."""
     cursor = _kept_cursor(connection)
@@ -219,7 +273,10 @@ def _run(connection: Any, sql: str, params: Sequence[Any], read: Callable[[Any],
             watched.execute(sql, params)
             return read(watched)
     with connection.wrap_database_errors:
-        cursor.execute(sql, params)
+        if hasattr(cursor, "convert_query"):  # SQLite's wrapper: the driver's own execute
+            super(type(cursor), cursor).execute(_qmark(sql), params)
+        else:
+            cursor.execute(sql, params)
         return read(cursor)
 
 

@@ -5,9 +5,9 @@ from django.core.signals import request_finished
 def _clear_log_context(**kwargs: object) -> None:
     # Bound by RequestIdMiddleware; kept until the response is closed so that Django's own
     # lines about the response (logged after the middleware returns) carry the request id.
-    import structlog
+    from pawfile.ops.logging import log_context_clear
 
-    structlog.contextvars.clear_contextvars()
+    log_context_clear()
 
 
 class OpsConfig(AppConfig):

@@ -53,6 +53,23 @@ _SECRET_SEGMENT_RE = re.compile(r"(?<=/)(?=[^/\s]*[0-9])(?=[^/\s]*[A-Za-z])[^/\s
 _UUID_RE = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
+def log_context_clear() -> None:
+    """Unbind every key bound with ``structlog.contextvars.bind_contextvars`` in this
+    context: what ``structlog.contextvars.clear_contextvars`` does, which runs twice per
+    request (``RequestIdMiddleware`` and ``request_finished``).
+
+    structlog's version walks every context variable of the thread to find its own by name:
+    some 110 of them in a request thread (most are asgiref's), about 22 µs a call. This
+    sets only structlog's own (it keeps them by key, ``_CONTEXT_VARS``), about 1.5 µs.
+    Should a structlog release stop keeping that table, structlog's own function is used."""
+    variables = getattr(structlog.contextvars, "_CONTEXT_VARS", None)
+    if not isinstance(variables, dict):
+        structlog.contextvars.clear_contextvars()
+        return
+    for variable in list(variables.values()):
+        variable.set(Ellipsis)  # structlog's own mark for "unbound"
+
+
 def _redact(match: re.Match[str]) -> str:
     segment = match.group(0)
     return segment if _UUID_RE.fullmatch(segment) else "<redacted>"

@@ -24,7 +24,7 @@ from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.functional import LazyObject, empty
 
 from pawfile.ops import metrics, views
-from pawfile.ops.logging import loggable_path
+from pawfile.ops.logging import log_context_clear, loggable_path
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
@@ -72,7 +72,7 @@ class RequestIdMiddleware:
         request.id = request_id  # type: ignore[attr-defined]
         path = loggable_path(request.path)
         # Threads are reused between requests: start from an empty context every time.
-        structlog.contextvars.clear_contextvars()
+        log_context_clear()
         structlog.contextvars.bind_contextvars(
             request_id=request_id, method=request.method, path=path
         )

@@ -206,11 +206,7 @@ def pet_rows(
         f" WHERE {' AND '.join(where)} ORDER BY {name} ASC, {pk} ASC LIMIT %s"
     )
     params.append(limit)
-    split, connection = len(pets), connections[DEFAULT_DB_ALIAS]
-    return [
-        pets.as_dict(row[:split], connection) | {"role": row[split]}
-        for row in sqlrows.fetch(sql, params)
-    ]
+    return pets.dicts(sqlrows.fetch(sql, params), connections[DEFAULT_DB_ALIAS], ("role",))
 
 
 def _pet_rows_orm(

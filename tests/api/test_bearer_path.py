@@ -89,3 +89,35 @@ def test_only_bearer_calls_to_the_api_qualify() -> None:
     assert not apipath.is_bearer_api_call(factory.get("/api/v1/pets", HTTP_AUTHORIZATION="Basic x"))
     with_cookie = factory.get("/api/v1/pets", HTTP_AUTHORIZATION="Bearer x", HTTP_COOKIE="a=b")
     assert not apipath.is_bearer_api_call(with_cookie)
+
+
+def test_a_path_is_resolved_once_and_answers_for_each_request(
+    cast: Cast, pet, token: str, monkeypatch
+) -> None:
+    """The short path remembers each path's match: Django's resolver runs once for a path,
+    the view still gets the path's own arguments, and an unknown path is never kept."""
+    from django.urls.resolvers import URLResolver
+
+    resolved: list[str] = []
+    original = URLResolver.resolve
+
+    def counted(self, path):
+        if self.pattern.regex.pattern == "^/":  # the root resolver: once per resolution
+            resolved.append(str(path))
+        return original(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counted)
+    monkeypatch.setattr(apipath, "_resolved", {})  # nothing remembered from other tests
+    first = _get(f"/api/v1/pets/{pet.pk}", token)
+    again = _get(f"/api/v1/pets/{pet.pk}", token)
+    other = _get("/api/v1/pets/999999", token)
+    missing = [_get("/api/v1/no-such-thing", token) for _ in range(2)]
+
+    assert first.status_code == again.status_code == 200
+    assert first.json()["id"] == again.json()["id"] == pet.pk
+    assert other.status_code == 404  # its own id reached the view
+    assert [m.status_code for m in missing] == [404, 404]
+    assert resolved == [
+        f"/api/v1/pets/{pet.pk}", "/api/v1/pets/999999",
+        "/api/v1/no-such-thing", "/api/v1/no-such-thing",
+    ]  # fmt: skip

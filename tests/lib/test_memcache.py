@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from pawfile.lib.memcache import BoundedMemoryCache
@@ -57,6 +58,28 @@ def test_replacing_deleting_and_clearing_keep_the_count_true() -> None:
     assert store.bytes_used > 0
     store.clear()
     assert store.bytes_used == 0 and store.get("n") is None
+
+
+def test_the_kept_total_is_the_sum_of_the_sizes_through_every_change() -> None:
+    """The total is kept as entries come and go (not summed on each write): it stays the
+    sum through sets, replacements, evictions, culls, expiries, counters and deletes, and
+    it is shared, like the entries, by every instance of the cache's name."""
+    params = {"OPTIONS": {"MAX_BYTES": 64 * 1024, "MAX_ENTRIES": 20}}
+    name = "test-" + uuid.uuid4().hex
+    store, twin = BoundedMemoryCache(name, params), BoundedMemoryCache(name, params)
+    for n in range(60):
+        (store if n % 2 else twin).set(f"k{n % 25}", b"x" * (n * 97 % 5000))
+        assert store.bytes_used == twin.bytes_used == sum(store._sizes.values())
+    store.set("short", 1, timeout=0.01)
+    store.windows_hit([("rl:a", 60), ("rl:b", 60)])
+    twin.incr("rl:a")
+    store.delete("k3")
+    time.sleep(0.02)
+    assert store.get("short") is None  # expired: dropped on read
+    assert store.bytes_used == sum(store._sizes.values()) > 0
+    assert set(store._sizes) == set(store._cache)
+    twin.clear()
+    assert store.bytes_used == 0
 
 
 def test_the_entry_bound_still_holds() -> None:

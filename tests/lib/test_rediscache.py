@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+import redis.connection
 from django.core.cache import caches
 
 from pawfile.lib.ratelimit import Rule, ratelimit_hit
@@ -30,17 +31,18 @@ def backend() -> RedisCache:
 
 @pytest.fixture
 def commands(backend: RedisCache, monkeypatch) -> Iterator[list[str]]:
-    """The names of the commands sent to Redis from here on (a script call is one
-    ``EVALSHA``, once Redis has the script: a first call loads it)."""
+    """The names of the commands sent to Redis from here on, on any connection (the
+    client's pooled ones and the thread's own that ``windows_hit`` uses; a script call is
+    one ``EVALSHA``, once Redis has the script: a first call loads it)."""
     backend.window_hit(f"rl:warm:{uuid.uuid4().hex}", 1)
     sent: list[str] = []
-    original = redis.Redis.execute_command
+    original = redis.connection.AbstractConnection.send_command
 
     def counted(self, *args, **kwargs):
         sent.append(str(args[0]))
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_command", counted)
     yield sent
 
 
@@ -167,3 +169,32 @@ def test_ratelimit_hit_is_one_round_trip_and_says_the_same(
     assert [d.remaining for d in decisions] == [1, 0, 0]
     assert all(d.limit == 2 and 1 <= d.reset <= 60 for d in decisions)
     assert commands == ["EVALSHA"] * 3
+
+
+def test_windows_hit_loads_the_script_when_redis_has_none(
+    backend: RedisCache, commands: list[str]
+) -> None:
+    """After ``SCRIPT FLUSH`` (a restarted Redis), the next hit sends the script itself."""
+    key = f"rl:test:{uuid.uuid4().hex}"
+    backend.window_hit(key, 60)
+    backend._cache.get_client(write=True).script_flush()
+    commands.clear()
+
+    assert backend.window_hit(key, 60)[0] == 2
+    assert backend.window_hit(key, 60)[0] == 3
+
+    assert commands == ["EVALSHA", "EVAL", "EVALSHA"]
+
+
+def test_windows_hit_survives_a_connection_redis_closed(backend: RedisCache) -> None:
+    """The thread's own connection, ended by Redis while idle (``CLIENT KILL``), is made
+    again on the next hit; the hit is counted once."""
+    key = f"rl:test:{uuid.uuid4().hex}"
+    backend.window_hit(key, 60)
+    client = backend._cache.get_client(write=True)
+    own = backend._cache._local.connection
+    own.send_command("CLIENT", "ID")
+    client.client_kill_filter(_id=own.read_response())
+
+    assert backend.window_hit(key, 60)[0] == 2
+    assert backend._cache._local.connection is not own

@@ -17,7 +17,7 @@ import pytest
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
-from pawfile.ops.logging import dictconfig, formatter, loggable_path
+from pawfile.ops.logging import dictconfig, formatter, log_context_clear, loggable_path
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +95,27 @@ def test_request_context_is_cleared_after_the_response(client) -> None:
     client.get("/health", HTTP_X_REQUEST_ID="done-1")
 
     assert structlog.contextvars.get_contextvars() == {}
+
+
+def test_log_context_clear_unbinds_every_key_of_this_context_only() -> None:
+    """What ``structlog.contextvars.clear_contextvars`` does: every key bound here is gone
+    (the request's and any other), a key bound in another thread's context is kept."""
+    import contextvars
+
+    import structlog
+
+    structlog.contextvars.bind_contextvars(request_id="r-1", method="GET", extra_key=3)
+    elsewhere = contextvars.copy_context()
+
+    log_context_clear()
+
+    assert structlog.contextvars.get_contextvars() == {}
+    assert elsewhere.run(structlog.contextvars.get_contextvars) == {
+        "request_id": "r-1", "method": "GET", "extra_key": 3,
+    }  # fmt: skip
+    structlog.contextvars.bind_contextvars(request_id="r-2")
+    assert structlog.contextvars.get_contextvars() == {"request_id": "r-2"}
+    log_context_clear()
 
 
 def test_loggable_path_keeps_ordinary_paths() -> None:
