@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from django.db import connections
 from django.db.models import Q, QuerySet
@@ -99,12 +99,26 @@ def care_records(*, pet: Pet, today: dt.date) -> tuple[list[HealthRecord], list[
     return care_records_split(records.order_by("-date", "-id"), today=today)
 
 
-def care_records_split(
-    records: Iterable[HealthRecord], *, today: dt.date
-) -> tuple[list[HealthRecord], list[HealthRecord]]:
+class CareRecord(Protocol):
+    """What ``care_records_split`` reads of a record: a ``HealthRecord``, or a row read with
+    the same fields (a hand-written query's)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def date(self) -> dt.date: ...
+    @property
+    def end_date(self) -> dt.date | None: ...
+
+
+C = TypeVar("C", bound=CareRecord)
+
+
+def care_records_split(records: Iterable[C], *, today: dt.date) -> tuple[list[C], list[C]]:
     """``care_records`` of records already read (any kinds, in the order wanted): the
     medications current on ``today`` and the allergy records; other kinds are left out."""
-    medications, allergies = [], []
+    medications: list[C] = []
+    allergies: list[C] = []
     for record in records:
         if record.kind == Kind.ALLERGY:
             allergies.append(record)

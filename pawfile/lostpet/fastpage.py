@@ -37,7 +37,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
+from django.db import close_old_connections
 from django.http.cookie import parse_cookie
 from django.utils import timezone, translation
 from django.utils.translation import get_language_from_request
@@ -79,10 +79,8 @@ def _stamp_sql() -> str:
 
 
 def _stamp(slug: str) -> tuple[int, int, int] | None:
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(_stamp_sql(), [slug])
-        row = cursor.fetchone()
-    return (int(row[0]), int(row[1]), int(row[2])) if row else None
+    rows = sqlrows.fetch(_stamp_sql(), [slug])  # the driver's cursor, past Django's wrappers
+    return (int(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else None
 
 
 @dataclass(frozen=True)

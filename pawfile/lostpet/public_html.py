@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from html import escape as _html_escape
 
 from django.templatetags.static import static
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
@@ -35,6 +34,7 @@ from django.utils.text import normalize_newlines
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
 
+from pawfile.lostpet import public_urls
 from pawfile.lostpet.public_query import Stamp, public_pet_fetch
 from pawfile.lostpet.selectors import PublicPet
 
@@ -68,6 +68,15 @@ def _static(path: str) -> str:
     return str(escape(static(path)))
 
 
+@lru_cache(maxsize=1024)
+def _when(language: str | None, wall: dt.datetime, zone: dt.tzinfo | None) -> str:
+    """``date_format`` of the instant ``wall`` (its wall-clock time) in ``zone``, in
+    ``language``, escaped: Django's formatting (a dozen translated pieces) once per instant,
+    zone and language, not on every draw of the page."""
+    with translation.override(language):
+        return escape(date_format(wall.replace(tzinfo=zone), "DATETIME_FORMAT"))
+
+
 def _text(value: str) -> str:
     """``value`` escaped, its line breaks as ``<br>`` (the template's ``linebreaksbr``)."""
     return str(escape(normalize_newlines(value))).replace("\n", "<br>")
@@ -97,7 +106,7 @@ def _lost_banner(public: PublicPet, _: Translate) -> list[str]:
             seen = timezone.localtime(public.last_seen_at)
             out += [
                 f'<time datetime="{escape(seen.isoformat())}">',  # the template's |date:"c"
-                escape(date_format(seen, "DATETIME_FORMAT")),
+                _when(get_language(), seen.replace(tzinfo=None), seen.tzinfo),
                 "</time>",
             ]
         out.append("</p>")
@@ -219,7 +228,7 @@ def card_html(public: PublicPet, _: Translate | None = None) -> SafeString:
 
 def _finder(public: PublicPet, _: Translate) -> list[str]:
     """The finder form's placeholder: HTMX loads the form (with its CSRF token) at once."""
-    url = escape(reverse("lostpet:finder", args=[public.slug]))
+    url = escape(public_urls.finder_url(public.slug))
     config = '{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'
     return [
         f"<meta name=\"htmx-config\" content='{config}'>",

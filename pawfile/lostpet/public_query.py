@@ -9,19 +9,24 @@ column's type, so PostgreSQL matches the branches):
 0. the profile and its pet (found by the slug; no row: unknown slug);
 1. the primary photo, only when the page shows the photo;
 2. the contacts ticked "show on the public page", only in the ``shown`` contact mode;
-3. the allergy and medication records, only when the page shows allergies or medication.
+3. the allergy records when the page shows allergies, the medications current on ``today``
+   when it shows medication (what ``care_records_split`` keeps of them).
 
-Each slice is turned into a model instance as the ORM would build it (``lib.sqlrows``:
-the backend's and the field's converters), and ``selectors.public_pet_build`` copies what
-the switches allow, the one function both paths share. ``tests/lostpet/test_public_page.py``
-compares the two answers on a pet with every field filled. Names are quoted by the
-connection; the slug and the choices travel as parameters.
+Only the columns the page may show are read (the fields of ``selectors``' ``ProfileRow``,
+``PetRow``, ...; plus the revisions for the cache key and what orders contacts and records),
+converted as the ORM would convert them (``lib.sqlrows``: the backend's and the field's
+converters) into those plain rows, not model instances (building six instances was a fifth
+of a fresh draw). ``selectors.public_pet_build`` copies what the switches allow, the one
+function both paths share. ``tests/lostpet/test_public_fast.py`` compares the two answers on
+a pet with every field filled. Names are quoted by the connection; the slug, the choices and
+the date travel as parameters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
 
@@ -34,64 +39,95 @@ from pawfile.health.selectors import care_records_split
 from pawfile.lib import sqlrows
 from pawfile.lostpet.choices import ContactMode
 from pawfile.lostpet.models import PublicProfile
-from pawfile.lostpet.selectors import PublicPet, public_pet_build, slug_valid
+from pawfile.lostpet.selectors import (
+    ContactRow,
+    PetRow,
+    PhotoRow,
+    ProfileRow,
+    PublicPet,
+    RecordRow,
+    public_pet_build,
+    slug_valid,
+)
 from pawfile.pets.models import Contact, Pet, Photo
 
 Stamp = tuple[int, int, int]  # profile id, profile revision, pet revision (the cache key's)
+Row = tuple[Any, ...]
 
-PROFILE_FIELDS = (
-    "id", "pet", "slug", "show_photo", "show_species", "show_sex", "show_age",
-    "show_allergies", "show_medication", "show_special_needs", "contact_mode",
-    "public_message", "is_lost", "last_seen_at", "last_seen_place", "reward",
-    "lost_message", "revision",
-)  # fmt: skip
-PET_FIELDS = (
-    "id", "name", "species", "breed", "sex", "birth_date", "birth_date_estimated",
-    "allergies", "special_needs", "revision",
-)  # fmt: skip
-PHOTO_FIELDS = ("id", "pet", "key", "is_primary")
-CONTACT_FIELDS = ("id", "name", "phone", "whatsapp", "email", "order")
-RECORD_FIELDS = ("id", "pet", "kind", "date", "end_date", "name", "dose", "frequency")
+
+def _date(value: Any) -> Any:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _bool(value: Any) -> Any:
+    return value if value is None else bool(value)
+
+
+# SQLite gives a date or a boolean typed by its column's declared type, which the columns of
+# a UNION's later branches lack (the first branch's CAST(NULL ...) declares none): there the
+# ISO text or the 0/1 is read here, whatever converters the column has (a no-op otherwise).
+LOOSE = {"DateField": _date, "BooleanField": _bool}
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """One model's columns in the wide row: ``keys`` first (the stamp, or what orders the
+    rows), then the fields of ``row`` (a ``selectors`` row class), in its order."""
+
+    columns: sqlrows.Columns
+    keys: int
+    row: type
+    loose: tuple[tuple[int, Callable[[Any], Any]], ...]  # (index, LOOSE's reader)
+
+    def split(self, values: Row, connection: Any) -> tuple[Row, Any]:
+        converted = self.columns.convert(values, connection)
+        for index, read in self.loose:
+            converted[index] = read(converted[index])
+        return tuple(converted[: self.keys]), self.row(*converted[self.keys :])
 
 
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    parts: tuple[tuple[int, sqlrows.Columns], ...]  # (first column of the slice, its columns)
+    slices: tuple[tuple[int, _Slice], ...]  # (first column of the slice, the slice)
 
 
-def _nulls(columns: sqlrows.Columns, db: str) -> str:
+def _slice(model: type[Model], alias: str, keys: tuple[str, ...], row: type, db: str) -> _Slice:
+    names = (*keys, *(f.name for f in fields(row)))
+    kinds = [model._meta.get_field(name).get_internal_type() for name in names]
+    loose = tuple((n, LOOSE[kind]) for n, kind in enumerate(kinds) if kind in LOOSE)
+    columns = sqlrows.columns(model, alias, names, db)
+    return _Slice(columns=columns, keys=len(keys), row=row, loose=loose)
+
+
+def _nulls(part: _Slice, db: str) -> str:
     connection = connections[db]
-    meta = columns.model._meta
-    types = [meta.get_field(name).db_type(connection) for name in _names(columns)]
+    meta = part.columns.model._meta
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    types = [by_attname[attname].db_type(connection) for attname in part.columns.attnames]
     return ", ".join(f"CAST(NULL AS {kind})" for kind in types)
-
-
-def _names(columns: sqlrows.Columns) -> list[str]:
-    by_attname = {f.attname: f.name for f in columns.model._meta.concrete_fields}
-    return [by_attname[attname] for attname in columns.attnames]
-
-
-def _columns(model: type[Model], alias: str, fields: tuple[str, ...], db: str) -> sqlrows.Columns:
-    """``fields`` of ``model`` in the model's own order (``Model.from_db`` expects it)."""
-    ordered = tuple(f.name for f in model._meta.concrete_fields if f.name in fields)
-    assert len(ordered) == len(fields), f"unknown fields of {model.__name__}"
-    return sqlrows.columns(model, alias, ordered, db)
 
 
 @cache
 def _plan(db: str = DEFAULT_DB_ALIAS) -> _Plan:
-    profile = _columns(PublicProfile, "p", PROFILE_FIELDS, db)
-    pet = _columns(Pet, "t", PET_FIELDS, db)
-    photo = _columns(Photo, "f", PHOTO_FIELDS, db)
-    contact = _columns(Contact, "c", CONTACT_FIELDS, db)
-    record = _columns(HealthRecord, "h", RECORD_FIELDS, db)
-    slices: list[sqlrows.Columns] = [profile, pet, photo, contact, record]
+    profile = _slice(PublicProfile, "p", ("id", "revision"), ProfileRow, db)
+    pet = _slice(Pet, "t", ("revision",), PetRow, db)
+    photo = _slice(Photo, "f", (), PhotoRow, db)
+    contact = _slice(Contact, "c", ("order", "id"), ContactRow, db)
+    record = _slice(HealthRecord, "h", ("id",), RecordRow, db)
+    slices: list[_Slice] = [profile, pet, photo, contact, record]
 
-    def select(marker: int, *filled: sqlrows.Columns) -> str:
+    def select(marker: int, *filled: _Slice) -> str:
+        # PostgreSQL types a UNION's columns pair by pair from the left: the first branch's
+        # NULLs carry their column's type, the later branches' plain NULLs take it from there.
         parts = [str(marker)]
-        for columns in slices:
-            parts.append(columns.sql if columns in filled else _nulls(columns, db))
+        for part in slices:
+            if part in filled:
+                parts.append(part.columns.sql)
+            else:
+                parts.append(
+                    _nulls(part, db) if marker == 0 else ", ".join(["NULL"] * len(part.columns))
+                )
         return "SELECT " + ", ".join(parts)
 
     def col(model: type[Model], field: str, alias: str) -> str:
@@ -105,8 +141,9 @@ def _plan(db: str = DEFAULT_DB_ALIAS) -> _Plan:
     profile_table = f"{sqlrows.table(PublicProfile, db)} p"
     by_slug = f"{col(PublicProfile, 'slug', 'p')} = %s"
     profile_pet = col(PublicProfile, "pet", "p")
+    kind, end = col(HealthRecord, "kind", "h"), col(HealthRecord, "end_date", "h")
     sql = " UNION ALL ".join(
-        [  # names quoted by the connection; the slug and the choices are parameters
+        [  # names quoted by the connection; the slug, the choices and the date are parameters
             f"{select(0, profile, pet)} FROM {profile_table}"
             f" JOIN {sqlrows.table(Pet, db)} t ON {col(Pet, 'id', 't')} = {profile_pet}"
             f" WHERE {by_slug}",
@@ -121,40 +158,28 @@ def _plan(db: str = DEFAULT_DB_ALIAS) -> _Plan:
             f" AND {col(Contact, 'show_on_public_page', 'c')}",
             f"{select(3, record)} FROM {sqlrows.table(HealthRecord, db)} h"
             f" JOIN {profile_table} ON {col(HealthRecord, 'pet', 'h')} = {profile_pet}"
-            f" WHERE {by_slug} AND ({col(PublicProfile, 'show_allergies', 'p')}"
-            f" OR {col(PublicProfile, 'show_medication', 'p')})"
-            f" AND {col(HealthRecord, 'kind', 'h')} IN (%s, %s)",
+            f" WHERE {by_slug} AND (({kind} = %s AND {col(PublicProfile, 'show_allergies', 'p')})"
+            f" OR ({kind} = %s AND {col(PublicProfile, 'show_medication', 'p')}"
+            f" AND {col(HealthRecord, 'date', 'h')} <= %s AND ({end} IS NULL OR {end} >= %s)))",
         ]
     )
     starts, at = [], 1
-    for columns in slices:
-        starts.append((at, columns))
-        at += len(columns)
-    return _Plan(sql=sql, parts=tuple(starts))
+    for part in slices:
+        starts.append((at, part))
+        at += len(part.columns)
+    return _Plan(sql=sql, slices=tuple(starts))
 
 
-@cache
-def _date_attnames(model: type[Model]) -> tuple[str, ...]:
-    return tuple(
-        f.attname for f in model._meta.concrete_fields if f.get_internal_type() == "DateField"
-    )
-
-
-def _instances(rows: list[tuple[Any, ...]], plan: _Plan, db: str) -> dict[int, list[Model]]:
+def _read(rows: list[Row], plan: _Plan, db: str) -> dict[int, list[tuple[Row, Any]]]:
+    """Each slice's ``(keys, row)`` per row, by slice (0 profile, 1 pet, 2 photo, 3 contact,
+    4 record); a row of branch 0 fills slices 0 and 1, one of branch ``n`` slice ``n + 1``."""
     connection = connections[db]
-    profile, pet, photo, contact, record = plan.parts
-    wanted = {0: (profile, pet), 1: (photo,), 2: (contact,), 3: (record,)}
-    found: dict[int, list[Model]] = {0: [], 1: [], 2: [], 3: []}
+    found: dict[int, list[tuple[Row, Any]]] = {n: [] for n in range(len(plan.slices))}
     for row in rows:
-        for start, columns in wanted[int(row[0])]:
-            instance = columns.instance(row[start : start + len(columns)], connection)
-            # SQLite converts a date by its column's declared type, which a UNION's later
-            # branches lose (the first branch's NULL has none): the ISO text is read here.
-            for attname in _date_attnames(columns.model):
-                value = instance.__dict__.get(attname)
-                if isinstance(value, str):
-                    setattr(instance, attname, dt.date.fromisoformat(value))
-            found[int(row[0])].append(instance)
+        branch = int(row[0])
+        for n in (0, 1) if branch == 0 else (branch + 1,):
+            start, part = plan.slices[n]
+            found[n].append(part.split(row[start : start + len(part.columns)], connection))
     return found
 
 
@@ -165,28 +190,20 @@ def public_pet_fetch(slug: str, *, today: dt.date) -> tuple[Stamp, PublicPet] | 
         return None
     db = DEFAULT_DB_ALIAS
     plan = _plan(db)
-    params = [slug, slug, slug, ContactMode.SHOWN.value, slug, Kind.MEDICATION.value]
-    params.append(Kind.ALLERGY.value)
-    rows = sqlrows.fetch(plan.sql, params, db)
-    found = _instances(rows, plan, db)
+    params: list[Any] = [slug, slug, slug, ContactMode.SHOWN.value, slug, Kind.ALLERGY.value]
+    params += [Kind.MEDICATION.value, today, today]
+    found = _read(sqlrows.fetch(plan.sql, params, db), plan, db)
     if not found[0]:
         return None
-    profile, pet = found[0]
-    assert isinstance(profile, PublicProfile) and isinstance(pet, Pet)
-    photos = [p for p in found[1] if isinstance(p, Photo)]
-    contacts = sorted(
-        (c for c in found[2] if isinstance(c, Contact)), key=lambda c: (c.order, c.pk)
-    )
-    records = sorted(
-        (r for r in found[3] if isinstance(r, HealthRecord)),
-        key=lambda r: (r.date, r.pk),
-        reverse=True,
-    )
+    ((profile_id, profile_revision), profile), ((pet_revision,), pet) = found[0][0], found[1][0]
+    photos = [photo for _keys, photo in found[2]]
+    contacts = [contact for _keys, contact in sorted(found[3], key=lambda c: c[0])]
+    records = sorted(found[4], key=lambda r: (r[1].date, r[0][0]), reverse=True)
     public = public_pet_build(
         profile=profile,
         pet=pet,
         photo=photos[0] if photos else None,
         contacts=contacts,
-        care=care_records_split(records, today=today),
+        care=care_records_split((record for _keys, record in records), today=today),
     )
-    return (int(profile.pk), int(profile.revision), int(pet.revision)), public
+    return (int(profile_id), int(profile_revision), int(pet_revision)), public

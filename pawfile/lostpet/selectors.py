@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils import translation
 
 from pawfile.accounts.access import Action
 from pawfile.accounts.models import User
 from pawfile.health.models import HealthRecord
 from pawfile.health.selectors import care_records
+from pawfile.lostpet import public_urls
 from pawfile.lostpet.choices import ContactMode
 from pawfile.lostpet.models import PublicProfile
 from pawfile.lostpet.services import (
@@ -87,6 +91,65 @@ class PublicPet:
         return self.contact_mode == ContactMode.SHOWN and bool(self.contacts)
 
 
+# What ``public_pet_build`` reads of a stored page, as ``public_query`` reads it in one
+# statement: plain rows with only these fields (the ORM path passes model instances, which
+# have them too). Field names are the models' own.
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    slug: str
+    show_photo: bool
+    show_species: bool
+    show_sex: bool
+    show_age: bool
+    show_allergies: bool
+    show_medication: bool
+    show_special_needs: bool
+    contact_mode: str
+    public_message: str
+    is_lost: bool
+    last_seen_at: dt.datetime | None
+    last_seen_place: str
+    reward: str
+    lost_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PetRow:
+    name: str
+    species: str
+    breed: str
+    sex: str
+    birth_date: dt.date | None
+    birth_date_estimated: bool
+    allergies: str
+    special_needs: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRow:
+    key: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    name: str
+    phone: str
+    whatsapp: bool
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    kind: str
+    date: dt.date
+    end_date: dt.date | None
+    name: str
+    dose: str
+    frequency: str
+
+
 def slug_valid(value: str) -> bool:
     """Whether ``value`` has the shape of a slug (says nothing of whether it exists)."""
     return bool(SLUG_PATTERN.match(value))
@@ -129,7 +192,7 @@ def _digits(phone: str) -> str:
     return re.sub(r"\D", "", phone)
 
 
-def _contact(contact: Contact) -> PublicContact:
+def _contact(contact: Contact | ContactRow) -> PublicContact:
     digits = _digits(contact.phone)
     tel = ("+" if contact.phone.strip().startswith("+") else "") + digits if digits else ""
     return PublicContact(
@@ -145,15 +208,14 @@ def _primary_photo(pet: Pet) -> Photo | None:
     return Photo.objects.filter(pet_id=pet.pk, is_primary=True).first()
 
 
-def public_photo_url(profile: PublicProfile, photo: Photo, variant: str = "card") -> str:
+def public_photo_url(
+    profile: PublicProfile | ProfileRow, photo: Photo | PhotoRow, variant: str = "card"
+) -> str:
     """The public address of ``photo``; for an unsaved profile (the owner's preview before
     the page exists) the household's own, session-only address."""
     if not profile.slug:
         return reverse("photo_file", kwargs={"key": photo.key, "variant": variant, "fmt": "webp"})
-    return reverse(
-        "lostpet:public_photo",
-        kwargs={"slug": profile.slug, "key": photo.key, "variant": variant, "fmt": "webp"},
-    )
+    return public_urls.photo_url(profile.slug, str(photo.key), variant)
 
 
 def public_pet(*, profile: PublicProfile, pet: Pet, today: dt.date) -> PublicPet:
@@ -173,27 +235,30 @@ def public_pet(*, profile: PublicProfile, pet: Pet, today: dt.date) -> PublicPet
 
 
 @cache
-def _labels(field: str) -> dict[Any, Any]:
-    return dict(Pet._meta.get_field(field).flatchoices)  # type: ignore[union-attr]
+def _labels(field: str, language: str | None) -> dict[Any, str]:
+    with translation.override(language):
+        return {k: str(v) for k, v in Pet._meta.get_field(field).flatchoices}  # type: ignore[union-attr]
 
 
 def _label(field: str, value: str) -> str:
-    """``get_<field>_display()`` of a pet in the active language, without building the
-    choices' dictionary on every call (that was a fifth of a fresh public page)."""
-    return str(_labels(field).get(value, value))
+    """``get_<field>_display()`` of a pet in the active language, the choices' labels
+    translated once per language (building them on every call was a fifth of a fresh public
+    page, translating them a tenth of what was left)."""
+    return _labels(field, translation.get_language()).get(value, value)
 
 
 def public_pet_build(
     *,
-    profile: PublicProfile,
-    pet: Pet,
-    photo: Photo | None,
-    contacts: list[Contact],
-    care: tuple[list[HealthRecord], list[HealthRecord]],
+    profile: PublicProfile | ProfileRow,
+    pet: Pet | PetRow,
+    photo: Photo | PhotoRow | None,
+    contacts: Sequence[Contact | ContactRow],
+    care: tuple[Sequence[HealthRecord | RecordRow], Sequence[HealthRecord | RecordRow]],
 ) -> PublicPet:
-    """The ``PublicPet`` of what was read: the primary ``photo`` (``None`` when hidden or
-    missing), the ``contacts`` shown (in order), ``care`` as ``care_records`` gives it. It
-    reads nothing more and copies only what ``profile``'s switches allow."""
+    """The ``PublicPet`` of what was read (model instances, or the rows above): the primary
+    ``photo`` (``None`` when hidden or missing), the ``contacts`` shown (in order), ``care``
+    as ``care_records`` gives it. It reads nothing more and copies only what ``profile``'s
+    switches allow."""
     allergies: list[str] = []
     medications: list[PublicMedication] = []
     current, allergy_records = care

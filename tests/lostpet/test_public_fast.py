@@ -8,12 +8,25 @@ Django's own answer for the same key, byte for byte, headers included.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import zoneinfo
 
 import pytest
+from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 
-from pawfile.lostpet import cache, fastpage, public_query, selectors, services
+from pawfile.health import services as health_services
+from pawfile.lostpet import (
+    cache,
+    fastpage,
+    public_html,
+    public_query,
+    public_urls,
+    selectors,
+    services,
+)
 from pawfile.lostpet.choices import ContactMode
 from pawfile.pets import services as pet_services
 from tests.lostpet.conftest import PRIVATE, PUBLIC, Lost
@@ -63,6 +76,59 @@ def test_one_query_gives_what_the_orm_gives(lost: Lost, django_assert_num_querie
     one, orm = _both(slug)
     assert one == orm
     assert not (one.photo_url or one.species or one.allergies or one.medications or one.sex)
+
+
+def test_one_query_reads_only_current_medication_and_shown_records(lost: Lost) -> None:
+    """The query leaves out what the page would drop anyway (medication not current on the
+    day, records of a hidden kind), and both paths still agree."""
+    alice, pet, slug = lost.cast.alice, lost.pet, lost.profile.slug
+    today = timezone.localdate()
+    record = health_services.record_create
+    record(actor=alice, pet=pet, kind="medication", date=today + dt.timedelta(days=1),
+           name="Starts later")  # fmt: skip
+    record(actor=alice, pet=pet, kind="medication", date=today - dt.timedelta(days=9),
+           end_date=today, name="Last dose today")  # fmt: skip
+    record(actor=alice, pet=pet, kind="medication", date=today - dt.timedelta(days=9),
+           end_date=today - dt.timedelta(days=1), name="Ended yesterday")  # fmt: skip
+    one, orm = _both(slug)
+    assert one == orm
+    assert [m.name for m in one.medications] == ["Apoquel", "Last dose today"]
+    assert one.allergies == [PUBLIC["allergy text"], PUBLIC["allergy record"]]
+    services.profile_update(actor=alice, pet=pet, show_allergies=False)
+    one, orm = _both(slug)
+    assert one == orm and not one.allergies and len(one.medications) == 2
+    services.profile_update(actor=alice, pet=pet, show_allergies=True, show_medication=False)
+    one, orm = _both(slug)
+    assert one == orm and not one.medications and len(one.allergies) == 2
+
+
+def test_public_addresses_are_what_reverse_gives(lost: Lost) -> None:
+    slug, key = lost.profile.slug, str(lost.photo.key)
+    photo = {"slug": slug, "key": key, "variant": "card", "fmt": "webp"}
+    assert public_urls.finder_url(slug) == reverse("lostpet:finder", args=[slug])
+    assert public_urls.photo_url(slug, key) == reverse("lostpet:public_photo", kwargs=photo)
+    set_script_prefix("/pets-site/")
+    try:
+        assert public_urls.finder_url(slug) == f"/pets-site/p/{slug}/found/"
+        assert public_urls.photo_url(slug, key, "thumb") == reverse(
+            "lostpet:public_photo", kwargs={**photo, "variant": "thumb"}
+        )
+    finally:
+        set_script_prefix("/")
+    # A value the pieces cannot take goes through reverse() (which refuses it here)
+    with pytest.raises(NoReverseMatch):
+        public_urls.finder_url("Not A Slug")
+
+
+def test_last_seen_follows_language_and_zone(lost: Lost) -> None:
+    seen = lost.profile.last_seen_at
+    assert seen is not None
+    for language, zone in (("en", "UTC"), ("es", "UTC"), ("es", "America/New_York")):
+        local = timezone.localtime(seen, zoneinfo.ZoneInfo(zone))
+        with translation.override(language):
+            expected = html.escape(date_format(local, "DATETIME_FORMAT"))
+            drawn = public_html._when(language, local.replace(tzinfo=None), local.tzinfo)
+        assert drawn == expected
 
 
 def test_unknown_or_malformed_slug_is_none(lost: Lost) -> None:
