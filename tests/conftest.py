@@ -91,9 +91,14 @@ def response_close(response) -> None:
 
 
 def cache_reset() -> None:
-    """Empty this test worker's cache keys (never FLUSHDB: workers share one Redis)."""
+    """Empty this test worker's cache keys (never FLUSHDB: workers share one Redis), and the
+    pet page's cards each process keeps in memory in front of it."""
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
+
+    from pawfile.pets.dashboard import dashboard_kept_clear
+
+    dashboard_kept_clear()
 
     backend = caches["default"]  # the backend itself, not the connection proxy
     if isinstance(backend, RedisCache):

@@ -18,7 +18,10 @@ health card first among them) depends only on:
   and the user's id when a panel is registered ``per_user`` (a secret address of theirs).
 
 ``dashboard_key`` names those; ``dashboard_html`` renders the cards on a miss and stores them
-for ``CACHE_SECONDS``. The access check is not cached: the view runs ``pets.selectors.pet_get``
+for ``CACHE_SECONDS``. The key names every input, so a state once drawn never changes: each
+process also keeps the last ``KEPT`` states it served in memory (``lib.lru``), and a page of
+a pet whose state it has seen asks the shared cache nothing (scale-out: no Redis call). The
+access check is not cached: the view runs ``pets.selectors.pet_get``
 on every request and only then asks for the cards.
 
 Nothing of a session is cached: the forms of the cards get a placeholder where the CSRF
@@ -52,12 +55,22 @@ from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.models import User
 from pawfile.lib import registry
 from pawfile.lib.dates import user_today
+from pawfile.lib.lru import LRU
 from pawfile.pets import selectors
 from pawfile.pets.models import Pet
 
 # Bump when the cards' templates change in a way a running cache must not serve.
 PAGE_VERSION = 1
 CACHE_SECONDS = 6 * 3600
+KEPT = 256  # cards of ~25 KB: a few MB per process at most
+_kept: LRU[tuple[str, str]] = LRU(KEPT)
+
+
+def dashboard_kept_clear() -> None:
+    """Forget the states this process keeps (tests that empty the shared cache too)."""
+    _kept.clear()
+
+
 CSRF_FIELD = "csrfmiddlewaretoken"
 
 
@@ -180,11 +193,16 @@ def dashboard_html(request: HttpRequest, pet: Pet, *, csrf_token: str = "") -> S
     user = request.user
     assert isinstance(user, User)
     key = dashboard_key(request=request, pet=pet, user=user)
-    cached = django_cache.get(key)
+    cached = _kept.get(key)
     if cached is None:
-        cached, cacheable = _render(request, pet, user)
-        if cacheable:
-            django_cache.set(key, cached, CACHE_SECONDS)
+        cached = django_cache.get(key)
+        if cached is None:
+            cached, cacheable = _render(request, pet, user)
+            if cacheable:
+                django_cache.set(key, cached, CACHE_SECONDS)
+                _kept.put(key, cached)
+        else:
+            _kept.put(key, cached)
     nonce, html = cached
     html = _live_panels(html, nonce, request, pet)
     marker = _csrf_placeholder(nonce)
