@@ -6,9 +6,10 @@ Without Chromium the browser tests are skipped, except under ``CI=true`` where t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -94,3 +96,36 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     finally:
         context.close()
     assert refused == [], f"the page tried to reach beyond the live server: {refused}"
+
+
+@contextlib.contextmanager
+def phone_contexts(browser: Any, base_url: str) -> Iterator[Callable[..., Any]]:
+    """``phone(**options)``: a new phone-sized (390×844) browser context on ``base_url``, with
+    20 s timeouts for actions and assertions. Every context made is closed on leaving, and
+    Playwright's global assertion timeout is given back."""
+    from playwright.sync_api import expect
+
+    made: list[Any] = []
+
+    def phone(**options: Any) -> Any:
+        context = browser.new_context(base_url=base_url, viewport=PHONE, locale="en-US", **options)
+        context.set_default_timeout(20_000)
+        made.append(context)
+        return context
+
+    before = expect._timeout  # a global of Playwright's: the next test gets it back
+    expect.set_options(timeout=20_000)
+    try:
+        yield phone
+    finally:
+        for context in made:
+            context.close()
+        expect.set_options(timeout=before)
+
+
+@pytest.fixture
+def phones(browser: Any, site_url: str) -> Iterator[Callable[..., Any]]:
+    """``phones(**options)``: phone-sized browser contexts on the live server (see
+    :func:`phone_contexts`)."""
+    with phone_contexts(browser, site_url) as phone:
+        yield phone

@@ -31,13 +31,18 @@ from pawfile.qr import images as qr_images
 from pawfile.qr import services as qr_services
 from tests.conftest import Cast
 from tests.documents.conftest import pdf_text
-from tests.e2e.conftest import CHROMIUM_ARGS, browser, chromium_executable  # noqa: F401
+from tests.e2e.conftest import (  # noqa: F401
+    CHROMIUM_ARGS,
+    PHONE,
+    browser,
+    chromium_executable,
+    phone_contexts,
+)
 from tests.e2e.pets_helpers import log_in
 from tests.smtp import text_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
 MADRID = {"latitude": 40.41678, "longitude": -3.70379}
 
 
@@ -106,22 +111,8 @@ def server(transactional_db: None, settings: Any) -> Iterator[str]:
 def phones(browser: Any, server: str) -> Iterator[Callable[..., Any]]:  # noqa: F811
     """``phones(**options)``: a new phone-sized browser context on ``server``. Every one is
     closed when the test ends, before the server stops (so no connection of it is open)."""
-    made: list[Any] = []
-
-    def phone(**options: Any) -> Any:
-        context = browser.new_context(base_url=server, viewport=PHONE, locale="en-US", **options)
-        context.set_default_timeout(20_000)
-        made.append(context)
-        return context
-
-    before = expect._timeout  # a global of Playwright's: the next test gets it back
-    expect.set_options(timeout=20_000)
-    try:
+    with phone_contexts(browser, server) as phone:
         yield phone
-    finally:
-        for context in made:
-            context.close()
-        expect.set_options(timeout=before)
 
 
 def test_scan_report_alert_poster_found(phones, cast: Cast, pet, smtp_server) -> None:

@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_owner_downloads_the_wallet_cards_on_a_phone(
-    browser: Any,
-    live_server: Any,
+    phones: Any,
     site_url: str,
     cast: Cast,
     pet: Pet,
@@ -39,62 +38,53 @@ def test_owner_downloads_the_wallet_cards_on_a_phone(
     wallet_keys.apple_settings(settings, apple)
     wallet_keys.google_settings(settings, google)
     rex = wallet_keys.wallet_pet(cast, pet)
-    context = browser.new_context(
-        base_url=site_url, viewport={"width": 390, "height": 844}, locale="en-US"
+    page = phones().new_page()
+    log_in(page, "alice@example.org")
+    page.goto(f"/pets/{rex.pk}/")
+    card = page.locator("article", has=page.get_by_role("heading", name="Wallet card"))
+    expect(card).to_be_visible()
+    with page.expect_download() as waiting:
+        card.get_by_role("button", name="Add to Apple Wallet").click()
+    download = waiting.value
+    assert download.failure() is None, download.failure()
+    assert download.suggested_filename == "Rex.pkpass"  # filename*: the real name
+    saved = tmp_path / "rex.pkpass"
+    download.save_as(saved)
+
+    archive = zipfile.ZipFile(io.BytesIO(saved.read_bytes()))
+    (tmp_path / "manifest.json").write_bytes(archive.read("manifest.json"))
+    (tmp_path / "signature").write_bytes(archive.read("signature"))
+    result = subprocess.run(
+        [
+            "openssl", "cms", "-verify", "-binary", "-inform", "DER",
+            "-in", str(tmp_path / "signature"), "-content", str(tmp_path / "manifest.json"),
+            "-CAfile", str(apple.root), "-certfile", str(apple.root.parent / "wwdr.pem"),
+            "-purpose", "any", "-out", "/dev/null",
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(archive.read("pass.json"))
+    assert data["barcodes"][0]["message"] == scan_url(rex.wallet_tag, printed=True)
+    assert data["barcodes"][0]["message"].startswith(site_url + "/r/")
+
+    google_button = card.get_by_role("button", name="Save to Google Wallet")
+    href = google_button.get_attribute("href")
+    assert href == f"/pets/{rex.pk}/wallet/google"
+    answer = page.request.get(href, max_redirects=0)
+    assert answer.status == 302
+    location = answer.headers["location"]
+    token = location.removeprefix("https://pay.google.com/gp/v/save/")
+    assert token != location
+    claims = jwt.decode(
+        token, google.key_object.public_key(), algorithms=["RS256"], audience="google"
     )
-    context.set_default_timeout(20_000)
-    expect.set_options(timeout=20_000)
-    page = context.new_page()
-    try:
-        log_in(page, "alice@example.org")
-        page.goto(f"/pets/{rex.pk}/")
-        card = page.locator("article", has=page.get_by_role("heading", name="Wallet card"))
-        expect(card).to_be_visible()
-        with page.expect_download() as waiting:
-            card.get_by_role("button", name="Add to Apple Wallet").click()
-        download = waiting.value
-        assert download.failure() is None, download.failure()
-        assert download.suggested_filename == "Rex.pkpass"  # filename*: the real name
-        saved = tmp_path / "rex.pkpass"
-        download.save_as(saved)
-
-        archive = zipfile.ZipFile(io.BytesIO(saved.read_bytes()))
-        (tmp_path / "manifest.json").write_bytes(archive.read("manifest.json"))
-        (tmp_path / "signature").write_bytes(archive.read("signature"))
-        result = subprocess.run(
-            [
-                "openssl", "cms", "-verify", "-binary", "-inform", "DER",
-                "-in", str(tmp_path / "signature"), "-content", str(tmp_path / "manifest.json"),
-                "-CAfile", str(apple.root), "-certfile", str(apple.root.parent / "wwdr.pem"),
-                "-purpose", "any", "-out", "/dev/null",
-            ],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        data = json.loads(archive.read("pass.json"))
-        assert data["barcodes"][0]["message"] == scan_url(rex.wallet_tag, printed=True)
-        assert data["barcodes"][0]["message"].startswith(site_url + "/r/")
-
-        google_button = card.get_by_role("button", name="Save to Google Wallet")
-        href = google_button.get_attribute("href")
-        assert href == f"/pets/{rex.pk}/wallet/google"
-        answer = page.request.get(href, max_redirects=0)
-        assert answer.status == 302
-        location = answer.headers["location"]
-        token = location.removeprefix("https://pay.google.com/gp/v/save/")
-        assert token != location
-        claims = jwt.decode(
-            token, google.key_object.public_key(), algorithms=["RS256"], audience="google"
-        )
-        assert claims["origins"] == [site_url]
-        assert claims["payload"]["genericObjects"][0]["header"]["defaultValue"]["value"] == "Rex"
-    finally:
-        context.close()
+    assert claims["origins"] == [site_url]
+    assert claims["payload"]["genericObjects"][0]["header"]["defaultValue"]["value"] == "Rex"
 
 
 def test_a_pet_without_a_public_page_asks_to_make_one_first(
-    browser: Any,
-    live_server: Any,
+    phones: Any,
     site_url: str,
     cast: Cast,
     pet: Pet,
@@ -107,30 +97,22 @@ def test_a_pet_without_a_public_page_asks_to_make_one_first(
 
     wallet_keys.apple_settings(settings, wallet_keys.apple_files(tmp_path / "apple"))
     rex = wallet_keys.wallet_pet(cast, pet, tag=False, photo=False)
-    context = browser.new_context(
-        base_url=site_url, viewport={"width": 390, "height": 844}, locale="en-US"
-    )
-    context.set_default_timeout(20_000)
-    expect.set_options(timeout=20_000)
-    page = context.new_page()
-    try:
-        log_in(page, "alice@example.org")
-        page.goto(f"/pets/{rex.pk}/")
-        page.get_by_role("button", name="Add to Apple Wallet").click()
-        expect(page.get_by_role("heading", name="Public page needed")).to_be_visible()
-        assert not PublicProfile.objects.filter(pet=rex).exists()
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"the page is {width} px wide on a 390 px phone"
+    page = phones().new_page()
+    log_in(page, "alice@example.org")
+    page.goto(f"/pets/{rex.pk}/")
+    page.get_by_role("button", name="Add to Apple Wallet").click()
+    expect(page.get_by_role("heading", name="Public page needed")).to_be_visible()
+    assert not PublicProfile.objects.filter(pet=rex).exists()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px phone"
 
-        with page.expect_download() as waiting:
-            page.get_by_role("button", name="Make the public page and continue").click()
-        download = waiting.value
-        assert download.failure() is None, download.failure()
-        assert download.suggested_filename == "Rex.pkpass"
-        profile = PublicProfile.objects.get(pet=rex)
-        saved = tmp_path / "rex.pkpass"
-        download.save_as(saved)
-        data = json.loads(zipfile.ZipFile(saved).read("pass.json"))
-        assert data["barcodes"][0]["message"] == f"{site_url}/p/{profile.slug}"
-    finally:
-        context.close()
+    with page.expect_download() as waiting:
+        page.get_by_role("button", name="Make the public page and continue").click()
+    download = waiting.value
+    assert download.failure() is None, download.failure()
+    assert download.suggested_filename == "Rex.pkpass"
+    profile = PublicProfile.objects.get(pet=rex)
+    saved = tmp_path / "rex.pkpass"
+    download.save_as(saved)
+    data = json.loads(zipfile.ZipFile(saved).read("pass.json"))
+    assert data["barcodes"][0]["message"] == f"{site_url}/p/{profile.slug}"
