@@ -22,7 +22,7 @@ import pytest
 import sqlcipher3
 
 from pawfile.lib.sqlcipher import connect_keyed
-from pawfile.lib.sqlcipher.huey import SqlCipherHuey
+from pawfile.lib.tasks_sqlcipher import SqlCipherHuey
 from tests.cluster import PAWFILE, free_port, wait_until_up
 from tests.config.test_settings import pawfile
 

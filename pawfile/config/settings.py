@@ -342,7 +342,7 @@ else:
         "results": False,  # as above
     }
     if PAWFILE_DB_KEY:
-        HUEY.update(huey_class="pawfile.lib.sqlcipher.huey.SqlCipherHuey", key=PAWFILE_DB_KEY)
+        HUEY.update(huey_class="pawfile.lib.tasks_sqlcipher.SqlCipherHuey", key=PAWFILE_DB_KEY)
 PAWFILE_WORKER_THREADS = env.int("PAWFILE_WORKER_THREADS", 2, minimum=1)
 # `pawfile web` defaults (its --workers and --threads win)
 PAWFILE_WEB_WORKERS = env.int("PAWFILE_WEB_WORKERS", 1, minimum=1)

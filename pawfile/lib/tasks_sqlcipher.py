@@ -1,6 +1,10 @@
 """Huey's SQLite queue on SQLCipher: the task queue file (``tasks.sqlite3``) is encrypted
 with the same key as the site's database (tasks hold ids, but also mail addresses and
-arguments). The settings choose ``SqlCipherHuey`` when ``PAWFILE_DB_KEY`` is set."""
+arguments). The settings choose ``SqlCipherHuey`` when ``PAWFILE_DB_KEY`` is set.
+
+Part of the task engine behind ``pawfile.lib.tasks``, in a module of its own because Huey's
+Django app imports this class while it builds ``HUEY``, before ``lib.tasks`` (which imports
+that ``HUEY``) could be imported."""
 
 from __future__ import annotations
 
