@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from pawfile.accounts.apiauth import acting_user
 from pawfile.lib.api import InputSchema, responses
 from pawfile.lib.errors import NotFound
-from pawfile.notifications import phone
+from pawfile.notifications import phone, phone_sending
 from pawfile.notifications.models import PhoneChannel
 
 router = Router(tags=["notifications"])
@@ -58,7 +58,7 @@ def _out(row: PhoneChannel) -> dict[str, Any]:
         "channel": row.channel, "phone": row.phone, "verified": row.verified_at is not None,
         "opted_in": row.opted_in, "code_pending": bool(row.code_hash),
         "blocked_by_carrier": phone.sms_stopped(row),
-        "sent_this_month": phone.month_used(row, now=dt.datetime.now(dt.UTC)),
+        "sent_this_month": phone_sending.month_used(row, now=dt.datetime.now(dt.UTC)),
         "verified_at": row.verified_at,
     }  # fmt: skip
 

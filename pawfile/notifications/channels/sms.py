@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pawfile.lib.http import HttpError, http_request, retry_after_seconds
 from pawfile.lib.ratelimit import Rule, ratelimit_hit
-from pawfile.notifications import phone
+from pawfile.notifications import phone, phone_sending
 from pawfile.notifications.channels.base import Channel
 from pawfile.notifications.choices import Kind
 from pawfile.notifications.models import PhoneChannel, PhoneChannelKind
@@ -51,7 +51,7 @@ PERMANENT_CODES = frozenset({21211, 21614, 21610, 21612, 30005, 30006})
 BODY_MAX = 480  # three segments of plain text
 
 
-class TwilioError(phone.ProviderRefused):
+class TwilioError(phone_sending.ProviderRefused):
     """Twilio refused a text or could not be reached (see the module for the codes)."""
 
     permanent_codes = PERMANENT_CODES
@@ -139,24 +139,24 @@ def _limit_reached(row: PhoneChannel, *, now: Any) -> None:
     services.notification_send(
         recipient=row.user, kind=Kind.SYSTEM, title=title, body=body,
         link=reverse("notification_settings"),
-        event_key=f"sms-limit:{phone.month_start(now):%Y-%m}", channels=["inapp"],
+        event_key=f"sms-limit:{phone_sending.month_start(now):%Y-%m}", channels=["inapp"],
     )  # fmt: skip
 
 
 def deliver(message: OutboxMessage) -> None:
     """The outbox handler of ``notify.sms`` (see the module)."""
     ids = [int(i) for i in message.payload.get("deliveries", [])]
-    found = phone.batch(delivery_ids=ids, channel=NAME)
+    found = phone_sending.batch(delivery_ids=ids, channel=NAME)
     if found.recipient is None or not found.notifications:
         return
     row = phone.reaching(found.recipient, NAME)
     if row is None:
         error = "no verified number for SMS any more"
-        phone.deliveries_fail(found.delivery_ids, error, block=False)
+        phone_sending.deliveries_fail(found.delivery_ids, error, block=False)
         return
     now = timezone.now()
-    if phone.month_used(row, now=now) >= settings.SMS_MONTHLY_LIMIT:
-        phone.deliveries_fail(found.delivery_ids, "monthly SMS limit reached", block=False)
+    if phone_sending.month_used(row, now=now) >= settings.SMS_MONTHLY_LIMIT:
+        phone_sending.deliveries_fail(found.delivery_ids, "monthly SMS limit reached", block=False)
         _limit_reached(row, now=now)
         raise DeliveryError("monthly SMS limit reached", permanent=True)
     decision = ratelimit_hit("sms-send", str(row.user_id), Rule.parse(settings.SMS_RATELIMIT))
@@ -166,7 +166,7 @@ def deliver(message: OutboxMessage) -> None:
         )
     with override(found.recipient.locale or None):
         body = text_of(found.notifications)
-    phone.batch_send(
+    phone_sending.batch_send(
         found, row, send=lambda: message_post(to=row.phone, body=body), provider=PROVIDER,
         status="queued", now=now,
     )  # fmt: skip
@@ -179,7 +179,7 @@ def code_deliver(message: OutboxMessage) -> None:
         return
     row, code = target
     text = phone.code_text(row, code)
-    phone.code_send(
+    phone_sending.code_send(
         row, send=lambda: message_post(to=row.phone, body=text), provider=PROVIDER,
         status="queued",
     )  # fmt: skip

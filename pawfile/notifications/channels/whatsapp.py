@@ -46,7 +46,7 @@ from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from pawfile.lib.http import HttpError, http_request, retry_after_seconds
-from pawfile.notifications import actions, phone
+from pawfile.notifications import actions, phone, phone_sending
 from pawfile.notifications.channels.base import Channel
 from pawfile.notifications.models import PhoneChannel, PhoneChannelKind, ProviderMessage
 from pawfile.outbox.handlers import DeliveryError, register_handler
@@ -71,7 +71,7 @@ BUTTON_PREFIX = "pf1"
 TEXT_MAX = 1024  # interactive bodies; text messages take 4096
 
 
-class GraphError(phone.ProviderRefused):
+class GraphError(phone_sending.ProviderRefused):
     """The Graph API refused or could not be reached."""
 
     permanent_codes = PERMANENT_CODES
@@ -283,12 +283,12 @@ def notification_body(
 def deliver(message: OutboxMessage) -> None:
     """The outbox handler of ``notify.whatsapp`` (see the module)."""
     ids = [int(i) for i in message.payload.get("deliveries", [])]
-    found = phone.batch(delivery_ids=ids, channel=NAME)
+    found = phone_sending.batch(delivery_ids=ids, channel=NAME)
     if found.recipient is None or not found.notifications:
         return
     row = phone.reaching(found.recipient, NAME)
     if row is None:
-        phone.deliveries_fail(
+        phone_sending.deliveries_fail(
             found.delivery_ids, "no verified WhatsApp number any more", block=False
         )
         return
@@ -297,10 +297,10 @@ def deliver(message: OutboxMessage) -> None:
         body = notification_body(found.notifications, row, now=now)
     if body is None:
         error = "outside the 24-hour window and no template"
-        phone.deliveries_fail(found.delivery_ids, error, block=False)
+        phone_sending.deliveries_fail(found.delivery_ids, error, block=False)
         raise DeliveryError("outside WhatsApp's 24-hour window, no template", permanent=True)
     to_send = {"recipient_type": "individual", "to": row.phone, **body}
-    phone.batch_send(
+    phone_sending.batch_send(
         found, row, send=lambda: message_post(to_send), provider=PROVIDER, status="sent", now=now
     )
 
@@ -329,7 +329,9 @@ def code_deliver(message: OutboxMessage) -> None:
     else:
         body = {"type": "text", "text": {"preview_url": False, "body": phone.code_text(row, code)}}
     to_send = {"recipient_type": "individual", "to": row.phone, **body}
-    phone.code_send(row, send=lambda: message_post(to_send), provider=PROVIDER, status="sent")
+    phone_sending.code_send(
+        row, send=lambda: message_post(to_send), provider=PROVIDER, status="sent"
+    )
 
 
 def reply_deliver(message: OutboxMessage) -> None:
