@@ -52,14 +52,14 @@ migrations-check: $(VENV)/.installed-dev
 	PAWFILE_ENV=test $(SETTINGS) $(BIN)/python -m django makemigrations --check --dry-run
 
 pytest: $(VENV)/.installed-dev  ## the suite on SQLite, in-process cache and queue
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n 2 -q -m "not services"
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -n 2 -q --durations=15 -m "not services"
 
 pytest-services: $(VENV)/.installed-dev  ## the same suite on PostgreSQL + Redis (required when CI=true)
 	@$(BIN)/python -m tests.services; rc=$$?; \
 	if [ $$rc = 75 ]; then exit 0; elif [ $$rc != 0 ]; then exit $$rc; fi; \
 	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/pawfile} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/0} \
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q --durations=15
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/web.py
