@@ -37,7 +37,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -46,6 +45,7 @@ from django.utils.translation import get_language
 from pawfile.accounts.context_processors import nav_households, theme_of
 from pawfile.accounts.selectors import NavHouseholds
 from pawfile.lib import registry
+from pawfile.lib.csrf import get_token
 from pawfile.lib.lru import LRU
 
 MAX_ENTRIES = 512  # a frame is ~8 KB: a few MB at most

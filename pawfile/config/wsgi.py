@@ -2,16 +2,16 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 from pawfile.lib.requestsize import request_size_limited
+from pawfile.lib.webpath import web_application
 from pawfile.ops.tracing import tracing_start
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pawfile.config.settings")
 # Optional OpenTelemetry (ops/tracing): before Django loads its middleware, off unless configured.
 tracing_start("web")
-# Bodies sent without a length are counted against their route's limit (lib/requestsize).
-django_application = request_size_limited(get_wsgi_application())
+# Django's handler, each path matched once per process (lib/webpath); bodies sent without a
+# length are counted against their route's limit (lib/requestsize).
+django_application = request_size_limited(web_application())
 
 from pawfile.lostpet.fastpage import public_page_fast  # noqa: E402  (needs the apps loaded)
 from pawfile.notifications.live import live_poll  # noqa: E402  (needs the apps loaded)

@@ -50,7 +50,11 @@ The contract of each kind of contribution:
   of the page shell (``base.html``: the header, the footer) shows for this request, as a
   value whose ``repr`` names it (the notification bell: the unread count). A page whose frame
   is kept drawn (``pawfile.accounts.frame``) keys it on these values with the shell's own, so
-  an app that draws into the shell must return here everything that part reads.
+  an app that draws into the shell must return here everything that part reads. With
+  ``sql`` (a scalar SQL expression, cheap, whose one ``%s`` is the signed-in user's id), the
+  session's read (``accounts.sessions``) brings that value in its own statement, and
+  ``accounts.sessions.shell_value(request, app)`` gives it to ``state`` on a GET or HEAD
+  (``None`` otherwise: ``state`` then reads it itself).
 * **Landing and home cards** (``register_landing_card``, ``register_home_card``): ``template``
   rendered with ``context(request)``; a context function that returns ``None`` hides the card
   (a feature switched off, or nothing to offer this user). Cards are drawn by ``order``.
@@ -139,6 +143,7 @@ class Card:
 class ShellState:
     app: str
     state: Callable[[HttpRequest], Any]
+    sql: str = ""
 
 
 @dataclass
@@ -203,9 +208,10 @@ def register_pet_badges(
     _registry.badges[app] = PetBadges(app=app, badges=badges)
 
 
-def register_shell_state(*, app: str, state: Callable[[HttpRequest], Any]) -> None:
-    """What ``app``'s part of the page shell shows for a request (see the module docstring)."""
-    _registry.shell[app] = ShellState(app=app, state=state)
+def register_shell_state(*, app: str, state: Callable[[HttpRequest], Any], sql: str = "") -> None:
+    """What ``app``'s part of the page shell shows for a request, and the SQL the session's
+    read may bring it with (see the module docstring)."""
+    _registry.shell[app] = ShellState(app=app, state=state, sql=sql)
 
 
 def register_landing_card(
@@ -322,6 +328,12 @@ def pet_panels_vary() -> tuple[bool, str]:
 def shell_state(*, request: HttpRequest) -> list[tuple[str, Any]]:
     """``[(app, what its part of the shell shows)]`` for ``request``, in registration order."""
     return [(s.app, s.state(request)) for s in list(_registry.shell.values())]
+
+
+def shell_sql() -> tuple[tuple[str, str], ...]:
+    """``((app, sql), ...)`` of the shell states registered with ``sql``, in registration
+    order (for the session's read, ``accounts.sessions``)."""
+    return tuple((s.app, s.sql) for s in list(_registry.shell.values()) if s.sql)
 
 
 def pet_badges(*, request: HttpRequest, pets: Sequence[Any]) -> dict[int, list[Any]]:

@@ -94,6 +94,9 @@ def register() -> None:
     phone.register()  # WhatsApp and SMS numbers: export, deletion
     registry.register_export_section(app=APP, rows=export_rows)
     registry.register_deletion(app=APP, account=account_clear)
-    from pawfile.notifications.selectors import bell_count
+    from pawfile.notifications.selectors import BELL_APP, BELL_SQL, bell_count
 
-    registry.register_shell_state(app=APP, state=lambda request: bell_count(request=request))
+    assert BELL_APP == APP
+    registry.register_shell_state(
+        app=APP, state=lambda request: bell_count(request=request), sql=BELL_SQL
+    )

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from pawfile.accounts.models import User
+from pawfile.accounts.sessions import shell_value
 from pawfile.notifications import channels
 from pawfile.notifications.models import (
     ChannelBlock,
@@ -35,6 +36,8 @@ _UNREAD_SQL = (
     f"SELECT COUNT(*) FROM {Notification._meta.db_table}"  # noqa: S608 - our own table name
     " WHERE recipient_id = %s AND in_inbox AND read_at IS NULL"
 )
+BELL_APP = "notifications"  # the bell's name in the shell's registry (contributions.APP)
+BELL_SQL = _UNREAD_SQL  # the session's read brings the count with it (``bell_count``)
 
 
 def unread_count(*, user: User) -> int:
@@ -50,10 +53,16 @@ def unread_count(*, user: User) -> int:
 
 def bell_count(*, request: HttpRequest | None) -> int:
     """The bell's number for ``request``: the signed-in user's unread count, else 0 (what the
-    bell in the page shell shows, ``registry.register_shell_state``)."""
+    bell in the page shell shows, ``registry.register_shell_state``). On a GET or HEAD whose
+    session read brought the count (``BELL_SQL``, ``accounts.sessions.shell_value``: same
+    statement, same user), that count; otherwise ``unread_count``."""
     user = getattr(request, "user", None)
     if not isinstance(user, User):
         return 0
+    assert request is not None
+    read = shell_value(request, BELL_APP)
+    if read is not None:
+        return int(read)
     return unread_count(user=user)
 
 

@@ -38,14 +38,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -54,6 +53,7 @@ from django.utils.translation import get_language
 from pawfile.accounts.access import Action, access_of
 from pawfile.accounts.models import User
 from pawfile.lib import registry
+from pawfile.lib.csrf import get_token
 from pawfile.lib.dates import user_today
 from pawfile.lib.lru import LRU
 from pawfile.pets import selectors
@@ -83,12 +83,18 @@ def _code_stamp() -> str:
     return f"{PAGE_VERSION}.{installed}"
 
 
+@lru_cache(maxsize=256)
+def _actions_text(actions: frozenset[Action]) -> str:
+    return ",".join(sorted(str(action) for action in Action if action in actions))
+
+
 def allowed_actions(pet: Pet) -> str:
-    """The actions the gate allowed on ``pet`` for this user, as a short stable text."""
+    """The actions the gate allowed on ``pet`` for this user, as a short stable text (once
+    per process for each set of them)."""
     access = access_of(pet)
     if access is None:
         return ""
-    return ",".join(sorted(str(action) for action in Action if access.allows(action)))
+    return _actions_text(access.actions)
 
 
 def dashboard_key(*, request: HttpRequest, pet: Pet, user: User) -> str:

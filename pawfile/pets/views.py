@@ -22,7 +22,6 @@ from django.http import (
     HttpResponseBase,
     JsonResponse,
 )
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -33,6 +32,7 @@ from pawfile.accounts.access import Action, access_of, role_allows
 from pawfile.accounts.frame import render_framed
 from pawfile.accounts.models import Household, User
 from pawfile.lib import registry
+from pawfile.lib.csrf import get_token
 from pawfile.lib.errors import Forbidden
 from pawfile.lib.htmx import is_htmx
 from pawfile.lib.webforms import service_refusals
