@@ -35,6 +35,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from pawfile.accounts.models import User
+from pawfile.lib import sqlrows
 from pawfile.lib.rowsinsert import insert_rows
 from pawfile.notifications import channels, services
 from pawfile.notifications.choices import DeliveryStatus, Kind
@@ -222,12 +223,7 @@ def _plans(requests: Sequence[SendRequest]) -> list[_Plan]:
     """Each request still to send with the channels it goes out on (``routes_for``, then
     the request's own narrowing); requests already sent, repeated or reaching nobody are
     left out."""
-    user_ids = {r.recipient.pk for r in requests}
-    sent = set(
-        Notification.objects.filter(
-            recipient_id__in=user_ids, event_key__in={r.event_key for r in requests}
-        ).values_list("recipient_id", "event_key")
-    )
+    sent = sent_pairs({(r.recipient.pk, r.event_key) for r in requests})
     fresh: list[SendRequest] = []
     for request in requests:
         pair = (request.recipient.pk, request.event_key)
@@ -264,6 +260,38 @@ def _plans(requests: Sequence[SendRequest]) -> list[_Plan]:
         if routes:
             plans.append(_Plan(request=request, routes=routes))
     return plans
+
+
+def sent_pairs(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of ``pairs`` (recipient id, event key) have a notification already.
+
+    On PostgreSQL one probe of the ``notification_event`` unique index per pair (a LATERAL
+    subquery with ``LIMIT 1``, which the planner cannot turn into a hash join): the cost
+    stays the same however many notifications the table holds. Two ``IN`` lists (recipients,
+    keys) instead make PostgreSQL read the whole table once the lists are long, and a burst
+    of reminders writes the table as it reads it: the tick cost grew with the size of the
+    burst. Elsewhere (SQLite, which probes the index for each list value), the ``IN`` lists."""
+    if not pairs:
+        return set()
+    if connection.vendor != "postgresql":
+        rows = Notification.objects.filter(
+            recipient_id__in={p[0] for p in pairs}, event_key__in={p[1] for p in pairs}
+        ).values_list("recipient_id", "event_key")
+        return {row for row in rows if row in pairs}
+    table = sqlrows.table(Notification)
+    recipient, key = (
+        sqlrows.name(Notification, "recipient"),
+        sqlrows.name(Notification, "event_key"),
+    )
+    sql = (
+        "SELECT v.r, v.k FROM unnest(%s::bigint[], %s::text[]) AS v(r, k) "  # noqa: S608 - names from the model
+        f"CROSS JOIN LATERAL (SELECT 1 FROM {table} AS n WHERE n.{recipient} = v.r "
+        f"AND n.{key} = v.k LIMIT 1) AS found"
+    )
+    ordered = list(pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[p[0] for p in ordered], [p[1] for p in ordered]])
+        return {(r, k) for r, k in cursor.fetchall()}
 
 
 _KINDS = frozenset(Kind.values)

@@ -136,17 +136,23 @@ def outbox_claim_many(*, message_ids: Sequence[int], now: Any = None) -> list[in
     now = now or timezone.now()
     ops = connection.ops
     table = ops.quote_name(OutboxMessage._meta.db_table)
-    marks = ", ".join(["%s"] * len(message_ids))
+    ids: list[Any]
+    if connection.vendor == "postgresql":
+        # One array parameter: the same statement text for any number of ids, which the
+        # driver converts once and the server prepares once per connection.
+        ids, marks = [[int(i) for i in message_ids]], "= ANY(%s::bigint[])"
+    else:
+        ids, marks = list(message_ids), "IN (" + ", ".join(["%s"] * len(message_ids)) + ")"
     # Django's update() does not say which rows it changed; RETURNING does (PostgreSQL, and
     # SQLite since 3.35).
     sql = (
         f"UPDATE {table} SET status = %s, lease_until = %s, attempts = attempts + 1, "  # noqa: S608 - names from the model
-        f"updated_at = %s WHERE id IN ({marks}) AND status = %s AND next_attempt_at <= %s "
+        f"updated_at = %s WHERE id {marks} AND status = %s AND next_attempt_at <= %s "
         "RETURNING id"
     )
     lease_until = ops.adapt_datetimefield_value(now + services._lease())
     at = ops.adapt_datetimefield_value(now)
-    params = [MessageStatus.SENDING, lease_until, at, *message_ids, MessageStatus.PENDING, at]
+    params = [MessageStatus.SENDING, lease_until, at, *ids, MessageStatus.PENDING, at]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return sorted(row[0] for row in cursor.fetchall())

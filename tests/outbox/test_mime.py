@@ -87,3 +87,39 @@ def test_a_line_break_in_a_header_is_refused_as_django_refuses_it() -> None:
                                to="a@example.org", headers=HEADERS)  # fmt: skip
     with pytest.raises(BadHeaderError):
         _django_bytes("a\nBcc: x@example.org", "t", "h", "a@example.org")
+
+
+def test_a_long_ascii_header_folds_as_the_generator_folds_it() -> None:
+    """``mail._header`` folds a long printable-ASCII header from a fold computed once per
+    shape (``_folded_ascii``): the bytes are the ``compat32`` generator's own, over random
+    words, runs of spaces and tabs, and words ending in the characters it prefers to break
+    after, and over the one-click unsubscribe header of real tokens."""
+    import random
+
+    rng = random.Random(12)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEF0123456789<>@:/?=%.;,-_"
+    for _ in range(3000):
+        words = [
+            "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 3, 8, 20, 40, 75, 90])))
+            for _ in range(rng.randint(1, 8))
+        ]
+        value = (
+            "".join(
+                word + rng.choice([" ", "  ", "\t", " \t", ", ", "; "]) for word in words
+            ).rstrip(" \t")
+            or "x"
+        )
+        if rng.random() < 0.2:
+            value = " " + value
+        name = rng.choice(["List-Unsubscribe", "X-Long-Header", "References"])
+        expected = mail._FOLD.fold_binary(name, value)
+        assert mail._header(name, value) == expected, (name, value)
+    for user_id in (1, 42, 123456):
+        token = f"eyJ1Ijo{user_id}IiwiayI6InJlbWluZGVyIn0:{'Ab3_-' * 8}"
+        value = (
+            f"<https://pets.example.org/notifications/unsubscribe/{token}/>, "
+            f"<mailto:pawfile@example.org?subject=unsubscribe%20{token}>"
+        )
+        assert mail._header("List-Unsubscribe", value) == mail._FOLD.fold_binary(
+            "List-Unsubscribe", value
+        )

@@ -287,3 +287,34 @@ def test_one_connection_for_a_batch_and_a_refusal_in_the_middle(
     assert retried.pk == ids[3] and retried.attempts == 1
     assert outbox_batch.outbox_deliver_many(message_ids=ids) == {"skipped": 10}
     assert len(smtp.received) == 9
+
+
+def test_the_lookups_of_what_exists_answer_as_the_in_lists_did(make_reminder, cast) -> None:
+    """The tick's two reads of what exists already (``firing_batch._settled``: occurrences
+    settled ahead of time; ``notifications.batch.sent_pairs``: events notified before),
+    which PostgreSQL answers with one index probe per pair, name exactly the asked pairs
+    that have a row: not a pair whose halves each have a row with something else."""
+    from pawfile.notifications.batch import sent_pairs
+    from pawfile.reminders import firing_batch
+
+    one, two = make_reminder(now=MADE), make_reminder(now=MADE, title="Walk")
+    later = FIRST + DAY
+    Occurrence.objects.create(reminder=one, due_at=FIRST, status="done", at=MADE)
+    Occurrence.objects.create(reminder=two, due_at=later, status="skipped", at=MADE)
+
+    def plan(reminder: Reminder, due: dt.datetime) -> Any:
+        return firing_batch._Plan(reminder=reminder, seen=due, due=due)
+
+    asked = [plan(one, FIRST), plan(one, later), plan(two, FIRST), plan(two, later)]
+    assert firing_batch._settled(asked) == {(one.pk, FIRST), (two.pk, later)}
+    assert firing_batch._settled([plan(one, later), plan(two, FIRST)]) == set()
+
+    for user, key in ((cast.alice, "event:a"), (cast.bob, "event:b")):
+        Notification.objects.create(recipient=user, kind="reminder", title="t", event_key=key)
+    pairs = {
+        (cast.alice.pk, "event:a"), (cast.alice.pk, "event:b"),
+        (cast.bob.pk, "event:a"), (cast.bob.pk, "event:b"), (cast.carol.pk, "event:c"),
+    }  # fmt: skip
+    assert sent_pairs(pairs) == {(cast.alice.pk, "event:a"), (cast.bob.pk, "event:b")}
+    assert sent_pairs({(cast.alice.pk, "event:b"), (cast.bob.pk, "event:a")}) == set()
+    assert sent_pairs(set()) == set()
