@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/redirect.py [--mode embedded|scaleout|both] [--duration 10]
                                        [--connections 16] [--server-threads 8]
+                                       [--port P]
 
 For each mode: migrate a fresh data directory (scale-out: a PostgreSQL database and a Redis
 prefix of the bench's own, ``bench/scaleout.py``), create one code, start ``pawfile web``
@@ -201,7 +202,7 @@ def mode_run(args: argparse.Namespace, mode: str, extra: dict[str, str]) -> tupl
         migrate(env, work)
         code_id = python(env, work, CREATE_CODE)
         path = f"/r/{code_id}"
-        port = free_port()
+        port = args.port or free_port()
         command = [
             str(venv_bin("pawfile")),
             "web",
@@ -223,7 +224,7 @@ def mode_run(args: argparse.Namespace, mode: str, extra: dict[str, str]) -> tupl
         counted = (
             f"[{mode}] wrk completed {completed} requests; scan_count {count}, scan rows {rows} "
             f"(+{int(count) - completed}: answered after wrk stopped waiting; at most "
-            f"{3 * args.connections})"
+            f"{4 * args.connections}: one per connection in each of the 4 wrk runs)"
         )
         print(counted, flush=True)
         app_dir = work / "bare"
@@ -235,7 +236,7 @@ def mode_run(args: argparse.Namespace, mode: str, extra: dict[str, str]) -> tupl
             "PAWFILE_BENCH_RESPONSES": str(work / "responses.json"),
             "PYTHONPATH": str(app_dir),
         }
-        port = free_port()
+        port = args.port + 1 if args.port else free_port()
         with started(
             granian_command("bare:application", port, args.server_threads),
             bare_env,
@@ -291,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--redis", default=DEFAULT_REDIS)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="listen on this port (pawfile) and the next (bare); default: any free ports",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print(WRK_MISSING, file=sys.stderr)

@@ -12,7 +12,8 @@ an unclaimed or unlinked tag's claim page ``/t/{id}`` ("This tag is not linked y
 the same status and headers without a body. A scan answered 302 is counted
 (``scans.scan_record``, an in-memory append); a HEAD is not (link checkers send them). The
 layer is the outermost in front of Django (``config/wsgi.py``), and a GET of a plain code
-(served, with neither expiry nor limit) is answered by ``__call__`` itself: one lookup, one
+(served, with neither expiry nor limit) is answered by ``__call__`` itself: one lookup of the
+whole path (``RedirectTable.plain``, keyed by ``/r/{id}``, so no prefix test or slice), one
 clock read, the append and the 302's headers built when the map was loaded.
 
 The map id → (target, active, expiry, limit) lives in process memory in a ``RedirectTable``.
@@ -112,6 +113,9 @@ class RedirectTable:
 
     def __init__(self) -> None:
         self.entries: dict[str, Entry] | None = None
+        # The plain codes by path (``/r/{id}`` -> (id, the 302's headers)): the short path of
+        # ``QrRedirect.__call__``. Swapped in with ``entries``, from the same load.
+        self.plain: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         self.counts: dict[str, int] = {}  # scans so far, for codes with a limit
         self.count_lock = threading.Lock()
         self.generation: object = object()
@@ -124,6 +128,7 @@ class RedirectTable:
             "id", "target_kind", "target_url", "is_active", "expires_at", "scan_limit", "scan_count"
         )
         entries: dict[str, Entry] = {}
+        plain: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         counts: dict[str, int] = {}
         for code_id, kind, target, active, expires_at, limit, count in rows.iterator(
             chunk_size=2000
@@ -134,7 +139,9 @@ class RedirectTable:
                 target = f"{CLAIM_PREFIX}{code_id}"
             location = target if target and _HEADER_SAFE.match(target) else None
             expiry = expires_at.timestamp() if expires_at is not None else None
-            entries[code_id] = Entry.of(location, active, expiry, limit)
+            entry = entries[code_id] = Entry.of(location, active, expiry, limit)
+            if entry.plain:
+                plain[f"/r/{code_id}"] = (code_id, entry.headers)
             if limit is not None:
                 counts[code_id] = count
         if counts:
@@ -144,6 +151,7 @@ class RedirectTable:
         with self.count_lock:
             self.counts = counts
         self.entries = entries
+        self.plain = plain
 
     def counts_refresh(self) -> None:
         """Re-read the counts of codes with a limit (other processes' flushed scans)."""
@@ -216,18 +224,17 @@ class QrRedirect:
 
     def __call__(self, meta: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = meta.get("PATH_INFO", "")
+        # The scan of a plain code (served, no expiry, no limit), most of the traffic: the
+        # least work that answers it. Everything else under /r/ takes ``answer``, which
+        # decides the same (``test_short_path_answers_as_answer``).
+        hit = self.table.plain.get(path)
+        if hit is not None and meta.get("REQUEST_METHOD") == "GET":
+            code_id, headers = hit
+            scan_record(meta, code_id, time.time(), meta.get("QUERY_STRING") == PRINTED_MARKER)
+            start_response("302 Found", headers)
+            return []
         if not path.startswith("/r/"):
             return self.app(meta, start_response)
-        # The scan of a plain code (served, no expiry, no limit), most of the traffic: the
-        # least work that answers it. Everything else takes ``answer``, which decides the same.
-        entries = self.table.entries
-        if entries is not None and meta.get("REQUEST_METHOD") == "GET":
-            code_id = path[3:]
-            entry = entries.get(code_id)
-            if entry is not None and entry.plain:
-                scan_record(meta, code_id, time.time(), meta.get("QUERY_STRING") == PRINTED_MARKER)
-                start_response("302 Found", entry.headers)
-                return []
         return self.answer(meta, start_response, path[3:])
 
     def answer(
