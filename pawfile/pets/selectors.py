@@ -167,10 +167,14 @@ def pet_rows(
     household_id: int | None = None,
     query: str = "",
     after: tuple[str, int] | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> list[dict[str, object]]:
     """Up to ``limit`` of the user's pets, by name then id, as dicts of every ``Pet`` column
     plus ``role``: only those of ``household_id`` if given, those whose name, breed or
     microchip contains ``query`` (case-insensitive), those after ``(name, id)`` ``after``.
+
+    ``fields`` (``Pet`` attribute names and ``role``) makes each dict hold only those keys,
+    in that order, read as they are (the API writes such rows to JSON as they come).
 
     The same rows as ``pet_search(...).order_by("name", "id")``, from one hand-written
     SELECT: this is the API's pet list (see :mod:`pawfile.lib.sqlrows`).
@@ -178,10 +182,11 @@ def pet_rows(
     if not user.is_authenticated:
         return []
     if not sqlrows.HAND_WRITTEN:  # the benchmark switch (bench/api.py --orm)
-        return _pet_rows_orm(
+        found = _pet_rows_orm(
             user=user, limit=limit, household_id=household_id, query=query, after=after
         )
-    pets = sqlrows.columns(Pet, "p")
+        return found if fields is None else [{n: row[n] for n in fields} for row in found]
+    names, select, converters = _pet_rows_shape(fields)
     name, pk = sqlrows.column(Pet, "name", "p"), sqlrows.column(Pet, "id", "p")
     where = [f"{sqlrows.column(Membership, 'user', 'm')} = %s"]
     params: list[object] = [user.pk]
@@ -200,13 +205,39 @@ def pet_rows(
         params += [after[0], after[0], after[1]]
     c, t = sqlrows.column, sqlrows.table
     sql = (  # names are quoted by the connection, values are parameters
-        f"SELECT {pets.sql}, {c(Membership, 'role', 'm')} FROM {t(Pet)} p"  # noqa: S608
+        f"SELECT {select} FROM {t(Pet)} p"  # noqa: S608
         f" INNER JOIN {t(Membership)} m"
         f" ON {c(Membership, 'household', 'm')} = {c(Pet, 'household', 'p')}"
         f" WHERE {' AND '.join(where)} ORDER BY {name} ASC, {pk} ASC LIMIT %s"
     )
     params.append(limit)
-    return pets.dicts(sqlrows.fetch(sql, params), connections[DEFAULT_DB_ALIAS], ("role",))
+    connection = connections[DEFAULT_DB_ALIAS]
+    out = []
+    for row in sqlrows.fetch(sql, params):
+        values = list(row)
+        for index, functions, expression in converters:
+            value = values[index]
+            for function in functions:
+                value = function(value, expression, connection)
+            values[index] = value
+        out.append(dict(zip(names, values, strict=True)))
+    return out
+
+
+@cache
+def _pet_rows_shape(
+    fields: tuple[str, ...] | None,
+) -> tuple[tuple[str, ...], str, tuple[tuple[int, tuple[sqlrows.Converter, ...], object], ...]]:
+    """``pet_rows``' keys, SELECT list and converters (``sqlrows.Columns``', at their
+    place among the selected columns) for ``fields`` (``None``: every column, then role)."""
+    pet_fields = tuple(f.attname for f in Pet._meta.concrete_fields)
+    names = fields if fields is not None else (*pet_fields, "role")
+    pets = sqlrows.columns(Pet, "p", tuple(n for n in names if n != "role"))
+    places = [i for i, n in enumerate(names) if n != "role"]
+    role = sqlrows.column(Membership, "role", "m")
+    select = ", ".join(role if n == "role" else sqlrows.column(Pet, n, "p") for n in names)
+    converters = tuple((places[i], functions, expr) for i, functions, expr in pets.converters)
+    return names, select, converters
 
 
 def _pet_rows_orm(

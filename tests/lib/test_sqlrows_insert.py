@@ -187,3 +187,43 @@ def test_a_read_rides_in_the_insert_on_postgresql(cast: Cast, pet) -> None:
     else:
         assert rows is None
         assert not [q for q in queries if q["sql"].startswith("SELECT")]
+
+
+def test_prepared_parameters_are_each_fields_own(cast: Cast, pet) -> None:
+    # ``_db_prep_save`` takes the step ``get_db_prep_save`` reduces to for plain text, dates
+    # and aware datetimes of Django's own fields: its parameters must be the ones every
+    # field's own call gives, of the same types, whatever the values (lazy text, an enum
+    # member, None, numbers, a datetime given for a date, aware datetimes in any zone).
+    import zoneinfo
+
+    from django.db import connections
+    from django.utils.functional import lazy
+
+    from pawfile.health.choices import Kind
+
+    connection = connections["default"]
+    plan = sqlrows._insert_plan(HealthRecord, "default")
+    assert plan is not None
+    kinds = dict(zip((f.name for f in plan.fields), plan.prep, strict=True))
+    assert kinds["name"] == kinds["notes"] == sqlrows._PREP_TEXT
+    assert kinds["date"] == kinds["next_due"] == sqlrows._PREP_DATE
+    assert kinds["created_at"] == kinds["updated_at"] == sqlrows._PREP_DATETIME
+    assert kinds["cost"] == kinds["pet"] == kinds["weight_grams"] == sqlrows._PREP_CALL
+    kiritimati = zoneinfo.ZoneInfo("Pacific/Kiritimati")
+    variants = [
+        {},
+        {"name": lazy(lambda: "Lazy name", str)(), "kind": Kind.VISIT},
+        {"date": dt.datetime(2026, 3, 4, 23, 30, tzinfo=dt.UTC), "next_due": dt.date(2027, 1, 1)},
+        {"notes": "", "cost": None, "currency": "", "weight_grams": 4200},
+    ]
+    for variant in variants:
+        record = HealthRecord(pet=pet, created_by=cast.alice, **{**FIELDS, **variant})
+        values = [field.pre_save(record, True) for field in plan.fields]
+        for stamp in (values[-1], values[-1].astimezone(kiritimati)):
+            values = [*values[:-1], stamp]
+            full = [
+                f.get_db_prep_save(v, connection) for f, v in zip(plan.fields, values, strict=True)
+            ]
+            fast = sqlrows._db_prep_save(plan, values, connection)
+            assert fast == full, variant
+            assert [type(v) for v in fast] == [type(v) for v in full], variant

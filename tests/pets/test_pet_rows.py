@@ -93,3 +93,35 @@ def test_roles_are_the_users_own(cast: Cast, pets: dict) -> None:
     assert roles == {(pets["first"].pk, "owner"), (pets["second"].pk, "viewer")}
     bob = {r["role"] for r in selectors.pet_rows(user=cast.bob, limit=100)}
     assert bob == {"caretaker"}
+
+
+@pytest.mark.parametrize("hand_written", [True, False], ids=["sql", "orm"])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ("id", "household_id", "role", "name", "birth_date", "neutered", "created_at"),
+        ("role", "created_at", "id"),
+        ("updated_at", "name", "id", "role", "birth_date_estimated"),
+    ],
+)
+def test_chosen_fields_are_the_same_values_in_the_order_asked(
+    cast: Cast, pets: dict, monkeypatch, hand_written: bool, fields: tuple[str, ...]
+) -> None:
+    # ``fields`` (the API's pet list asks for its answer's keys in the schema's order):
+    # each row holds those keys, in that order, with the values the full rows hold.
+    from pawfile.lib import sqlrows
+
+    monkeypatch.setattr(sqlrows, "HAND_WRITTEN", hand_written)
+    Pet.objects.filter(name="Zed").update(neutered=True, birth_date_estimated=True)
+    for query in ("", "rex", "zed"):
+        full = selectors.pet_rows(user=cast.alice, query=query, limit=50)
+        chosen = selectors.pet_rows(user=cast.alice, query=query, limit=50, fields=fields)
+        assert [list(row) for row in chosen] == [list(fields)] * len(full)
+        assert chosen == [{name: row[name] for name in fields} for row in full]
+    zed = selectors.pet_rows(user=cast.alice, query="Zed", limit=5, fields=fields)[0]
+    assert all(type(zed[n]) is type(full_value) for n, full_value in _zed(cast, fields).items())
+
+
+def _zed(cast: Cast, fields: tuple[str, ...]) -> dict[str, object]:
+    row = selectors.pet_rows(user=cast.alice, query="Zed", limit=5)[0]
+    return {name: row[name] for name in fields}
