@@ -14,6 +14,7 @@ Import the fixture in a ``conftest.py`` (or list this module in ``pytest_plugins
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -26,6 +27,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 URL_RE = re.compile(r"https?://[^\s<>\"']+")
+# aiosmtpd logs every SMTP command and connection at INFO from its own thread: a cost for the
+# tests that send thousands of mails, and noise ("Logging error") when the thread outlives
+# the test whose captured stream the handler writes to.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class _FreePortController(Controller):

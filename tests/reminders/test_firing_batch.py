@@ -6,7 +6,6 @@ between the commit and the hand-over to the queue, and a re-run, send nothing tw
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -70,16 +69,13 @@ class CountingMailServer(ScriptedMailServer):
 def smtp(settings) -> Iterator[CountingMailServer]:
     """The counting SMTP server, with Django's mail pointed at it; refusals scripted per
     test (``rcpt_replies``)."""
-    # aiosmtpd logs every SMTP command at INFO: for 10,000 mails that is much of the time
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    server = CountingMailServer()
+    server = CountingMailServer()  # aiosmtpd's INFO lines are off (tests/smtp.py)
     server.start()
     mail_to(settings, server.host, server.port)
     try:
         yield server
     finally:
         server.stop()
-        logging.getLogger("mail.log").setLevel(logging.NOTSET)
 
 
 def _world(households: int, per_household: int) -> list[User]:
