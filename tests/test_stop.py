@@ -62,8 +62,29 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+def _describe(pids: list[int]) -> str:
+    """What each process still running is and where its threads wait (name, state, kernel
+    wait channel), for the message of a stop that did not end in time."""
+    lines = []
+    for pid in pids:
+        proc = Path("/proc") / str(pid)
+        with contextlib.suppress(OSError):
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            lines.append(f"{pid}: {command.strip()}")
+            for task in sorted((proc / "task").iterdir(), key=lambda t: int(t.name)):
+                with contextlib.suppress(OSError):
+                    name = (task / "comm").read_text().strip()
+                    stat = (task / "stat").read_text()
+                    state = stat[stat.rindex(")") + 2 :].split()[0]
+                    wchan = (task / "wchan").read_text().strip()
+                    lines.append(f"  thread {task.name} {name!r} {state} {wchan}")
+    return "\n".join(lines)
+
+
 class Running:
     """A ``pawfile`` command running in its own process group, its output in a file."""
+
+    left = ""  # what still ran when a stop timed out (``_describe``)
 
     def __init__(self, site: dict[str, str], tmp_path: Path, *args: str) -> None:
         self.port = free_port()
@@ -116,6 +137,7 @@ class Running:
             if not group_members(self.pgid):
                 return time.monotonic() - start
             time.sleep(0.05)
+        self.left = _describe(group_members(self.pgid))
         self.kill()
         return float("inf")
 
@@ -211,7 +233,9 @@ def stored_pet_ids(site: dict[str, str]) -> set[int]:
 def assert_clean(running: Running, elapsed: float) -> None:
     output = running.output()
     print(f"stopped in {elapsed:.2f} s")  # the figure, with pytest -rP
-    assert elapsed <= DEADLINE, f"still running {DEADLINE} s after the signal:\n{output}"
+    assert elapsed <= DEADLINE, (
+        f"still running {DEADLINE} s after the signal:\n{running.left}\n{output}"
+    )
     assert "Stopped." in output, output
     assert "panic" not in output.lower(), output
     assert "Traceback" not in output, output
