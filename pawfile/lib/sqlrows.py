@@ -60,6 +60,27 @@ def _switch(value: str) -> bool:
 HAND_WRITTEN = _switch(os.environ.get("PAWFILE_SQLROWS", "on"))
 
 
+def converted_dicts(
+    rows: Sequence[Sequence[Any]],
+    names: tuple[str, ...],
+    converters: Sequence[tuple[int, Sequence[Any], Any]],
+    connection: Any,
+) -> list[dict[str, Any]]:
+    """Each row as a dict of ``names`` (one per column, in order), the columns that
+    ``converters`` lists (``(index, functions, expression)``, as ``Columns.converters``)
+    passed through their converters first: one loop for a page of rows."""
+    out = []
+    for row in rows:
+        values = list(row)
+        for index, functions, expression in converters:
+            value = values[index]
+            for function in functions:
+                value = function(value, expression, connection)
+            values[index] = value
+        out.append(dict(zip(names, values, strict=True)))
+    return out
+
+
 @dataclass(frozen=True)
 class Columns:
     model: type[Model]
@@ -94,18 +115,7 @@ class Columns:
     ) -> list[dict[str, Any]]:
         """``as_dict`` of each row, whose first columns are this model's and whose last
         ones are named by ``extra`` (kept as they came): one loop for a page of rows."""
-        names = self.attnames + extra
-        converters = self.converters
-        out = []
-        for row in rows:
-            values = list(row)
-            for index, functions, expression in converters:
-                value = values[index]
-                for function in functions:
-                    value = function(value, expression, connection)
-                values[index] = value
-            out.append(dict(zip(names, values, strict=True)))
-        return out
+        return converted_dicts(rows, self.attnames + extra, self.converters, connection)
 
     def instance(self, values: Sequence[Any], connection: Any = None) -> Model:
         return self.model.from_db(self.db, list(self.attnames), self.convert(values, connection))

@@ -212,16 +212,7 @@ def pet_rows(
     )
     params.append(limit)
     connection = connections[DEFAULT_DB_ALIAS]
-    out = []
-    for row in sqlrows.fetch(sql, params):
-        values = list(row)
-        for index, functions, expression in converters:
-            value = values[index]
-            for function in functions:
-                value = function(value, expression, connection)
-            values[index] = value
-        out.append(dict(zip(names, values, strict=True)))
-    return out
+    return sqlrows.converted_dicts(sqlrows.fetch(sql, params), names, converters, connection)
 
 
 @cache
